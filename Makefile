@@ -1,0 +1,123 @@
+# disq build.  `make` builds build/libdisq.a and every tool in bin/*.c into
+# build/bin/.  With nvcc on PATH the CUDA kernels (kernels/*.cu) join the
+# library and cuDNN/cuBLAS are linked; `make CUDA=0` builds the CPU-only
+# configuration.  Sources are found by name, so a new lib/x.c, bin/tool.c,
+# kernels/x.cu or tests/test_x.c needs no edit here.
+
+BUILD ?= build
+SAN ?= 0
+CUDA_HOME ?= /usr/local/cuda
+CUDA ?= $(if $(shell command -v nvcc 2>/dev/null),1,0)
+PYTHON ?= /usr/bin/python3
+
+CC = gcc
+HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
+HDF5_LIBS := $(shell pkg-config --libs hdf5 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5)
+CFLAGS = -std=c11 -O2 -g -march=native -Wall -Wextra -Werror -D_GNU_SOURCE -fopenmp \
+         -Ilib $(HDF5_CFLAGS) -MMD -MP
+LDFLAGS = -fopenmp
+LDLIBS = $(HDF5_LIBS) -lzip -lpng -lz -lmsgpackc -lopenblas -lm -lpthread
+
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+CU_SRC := $(if $(filter 1,$(CUDA)),$(wildcard kernels/*.cu))
+ifeq ($(CUDA),1)
+NVCC = nvcc
+NVCCFLAGS = -O2 -std=c++17 -Ilib -gencode arch=compute_90,code=[sm_90,compute_90] \
+            -Xcompiler -Wall,-Wextra,-Werror -MMD -MP
+CFLAGS += -DDISQ_CUDA=1 -I$(CUDA_HOME)/include
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas \
+          -lcudart_static -ldl -lrt -lstdc++
+endif
+
+LIB_SRC := $(wildcard lib/*.c)
+TOOL_SRC := $(wildcard bin/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
+TOOLS := $(TOOL_SRC:bin/%.c=$(BUILD)/bin/%)
+TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIBDISQ := $(BUILD)/libdisq.a
+
+.PHONY: all tests test deps demo bench fuzz clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(LIBDISQ) $(TOOLS)
+
+tests: all $(TESTS)
+
+$(LIBDISQ): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+$(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(LIBDISQ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(LIBDISQ) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/harness.o $(LIBDISQ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(BUILD)/obj/tests/harness.o $(LIBDISQ) $(LDLIBS) -o $@
+
+# libFuzzer target for the stream reader (clang only).
+FUZZ_SRC = tests/fuzz_stream.c lib/stream.c lib/util.c
+$(BUILD)/fuzz/fuzz_stream: $(FUZZ_SRC) lib/stream.h lib/util.h
+	@mkdir -p $(@D)
+	clang -std=c11 -g -O1 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined \
+	    $(FUZZ_SRC) -lmsgpackc -lm -o $@
+fuzz: $(BUILD)/fuzz/fuzz_stream
+
+# Debian packages the build, the tests and the examples need.  Installed only
+# when missing, so a prepared machine pays nothing.
+DEB_PACKAGES = gcc make pkg-config libmsgpack-dev libpng-dev libhdf5-dev libzip-dev \
+               zlib1g-dev libopenblas-dev parallel clang libclang-rt-14-dev \
+               python3 python3-numpy python3-msgpack
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing" $$missing; \
+	    sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    $$sudo apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# The whole suite: the default build (CUDA when nvcc is present), the CPU-only
+# build, the unit tests under ASan+UBSan, the fuzzer, then one summary line.
+test: deps
+	@rm -f $(BUILD)/test-counts
+	@$(MAKE) --no-print-directory tests fuzz
+	@$(MAKE) --no-print-directory CUDA=0 BUILD=$(BUILD)/nocuda all
+	@$(MAKE) --no-print-directory SAN=1 CUDA=0 BUILD=$(BUILD)/asan tests
+	@COUNTS=$(BUILD)/test-counts PYTHON=$(PYTHON) sh tests/run.sh $(BUILD)
+	@COUNTS=$(BUILD)/test-counts ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh $(BUILD)/asan asan
+	@awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "%d passed, %d failed, %d skipped\n", p, f, s; exit f > 0}' \
+	    $(BUILD)/test-counts
+
+# Benchmarks: every tests/bench/bench_*.sh, each printing its own figures as
+# ratios against a reference measured in the same run.
+bench: deps all
+	@for b in tests/bench/bench_*.sh; do \
+	    [ -f "$$b" ] || continue; \
+	    BIN=$(BUILD)/bin BUILD=$(BUILD) PYTHON=$(PYTHON) sh "$$b" || exit 1; \
+	done
+
+# The quick-start job on the embedded default dataset.
+demo: deps all
+	@BIN=$(BUILD)/bin sh examples/demo.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
