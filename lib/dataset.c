@@ -169,6 +169,7 @@ int dq_dataset_open(dq_dataset *d, const dq_dataset_spec *spec, const char *path
     } else {
         dq_err_set(e, "%s: no procedural generator; give --source PATH or put %s under "
                       "$DISENTANGLEMENT_LIB_DATA", spec->name, spec->files[0]);
+        errno = ENOENT;
     }
     free(found);
     if (!d->origin) return -1;

@@ -110,7 +110,9 @@ typedef struct {
 
 /* Open origin: the real file at path (NULL: look under DISENTANGLEMENT_LIB_DATA,
  * then fall back to the renderer); `procedural` forces the renderer.  An
- * existing valid cache is used; a damaged one is removed with a warning. */
+ * existing valid cache is used; a damaged one is removed with a warning.
+ * On failure errno is ENOENT when there is no input at all.  d holds the
+ * spec its sources point to, so it must stay where it was opened. */
 int dq_dataset_open(dq_dataset *d, const dq_dataset_spec *spec, const char *path,
                     int procedural, dq_errbuf *e);
 void dq_dataset_close(dq_dataset *d);
