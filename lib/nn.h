@@ -8,7 +8,8 @@
  *    (H,W,C): a Linear after a flatten needs its input columns permuted when
  *    converting to or from PyTorch.
  *  - nn_X_forward(...) writes its output; nn_X_backward(...) OVERWRITES the
- *    input gradient dx (dx may be NULL to skip it) and ACCUMULATES (+=) into
+ *    input gradient dx (for convolution, linear, pooling and quantizer
+ *    layers dx may be NULL to skip it) and ACCUMULATES (+=) into
  *    weight/bias gradients dw/db (NULL skips them), so a training step zeroes
  *    the gradients once and several uses of one weight simply add up.
  *  - Loss forwards return a double; a loss backward takes `scale`, the factor
@@ -17,6 +18,8 @@
  *  - Deterministic: the same inputs give bitwise the same outputs on the same
  *    machine and thread count (reductions use fixed blocks and orders; the
  *    convolution weight gradient sums per-thread partials in thread order).
+ *  - Call these functions from one thread: they parallelize internally with
+ *    OpenMP (and switch OpenBLAS to one thread while they run).
  *  - Elementwise functions allow in-place use (y == x, dx == dy) where their
  *    comment says so; GEMM-based layers need distinct buffers. */
 #ifndef DISQ_NN_H
