@@ -35,6 +35,8 @@ void nn_axpy(float a, const float *x, float *y, size_t n); /* y += a*x */
  * does not depend on the thread count. */
 double nn_sum(const float *x, size_t n);
 double nn_sum_sq(const float *x, size_t n);
+/* sums[j] += sum over rows i of x[i,j], x [rows,cols] (bias gradients). */
+void nn_sum_rows_add(const float *x, size_t rows, int cols, float *sums);
 
 /* ---- 2-D convolution, NHWC, PyTorch weight layout (nn_conv.c) ---- */
 

@@ -16,7 +16,9 @@ typedef struct dq_param {
  * decay 0): per step t (1-based)
  *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
  *   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
- * The state is `step` plus m and v, each `total` floats laid out as the
+ * Hyperparameters are doubles cast to float where torch casts its Python
+ * scalars, and the arithmetic follows torch's order, so results agree with
+ * torch to within an ulp or so.  The state is `step` plus m and v, each `total` floats laid out as the
  * parameters in order, concatenated: saving step, m and v and restoring them
  * into an optimizer over the same parameter list resumes bit-exactly. */
 typedef struct dq_adam {
@@ -24,12 +26,12 @@ typedef struct dq_adam {
     size_t nparams;
     size_t total;     /* sum of params[i].n */
     float *m, *v;     /* first and second moments, zero at init */
-    float beta1, beta2, eps;
+    double beta1, beta2, eps;
     long long step;   /* steps taken so far */
 } dq_adam;
 
-void dq_adam_init(dq_adam *opt, const dq_param *params, size_t nparams, float beta1,
-                  float beta2, float eps);
+void dq_adam_init(dq_adam *opt, const dq_param *params, size_t nparams, double beta1,
+                  double beta2, double eps);
 void dq_adam_free(dq_adam *opt);
 void dq_adam_zero_grad(dq_adam *opt);
 /* One update of every parameter with learning rate lr, then step++. */
