@@ -20,7 +20,7 @@ static const struct {
     {"codebook-dim", "C"},  {"disc-hidden", "disc_hidden"},             {"beta", "beta"},
     {"gamma", "gamma"},     {"lr", "lr"},         {"lr-min", "lr_min"}, {"disc-lr", "disc_lr"},
     {"lr-period", "lr_period"},                   {"tau-rate", "tau_rate"},
-    {"batch", "batch"},     {"seed", "seed"},
+    {"batch", "batch"},     {"seed", "seed"},     {"init-std", "init_std"},
 };
 #define NMODEL_OPTS (int)(sizeof model_opts / sizeof model_opts[0])
 
@@ -36,7 +36,8 @@ static void usage(FILE *f) {
             "  --preset DATASET      beta/gamma of shapes3d | isaac3d | mpi3d (default shapes3d)\n"
             "  --width N  --dense M  --latents D (default 2F)  --codebook K  --codebook-dim C\n"
             "  --disc-hidden H  --beta B  --gamma G  --lr LR  --lr-min LR  --disc-lr LR\n"
-            "  --lr-period T  --tau-rate R  --batch B  --seed S   (model options, see man 1 train)\n"
+            "  --lr-period T  --tau-rate R  --batch B  --seed S  --init-std S\n"
+            "                        (model options, see man 1 train)\n"
             "  --steps N             train until iteration N (default 50000)\n"
             "  --save-every N        checkpoint every N iterations (default 1000; 0 = end only)\n"
             "  --log FILE.tsv        per-iteration losses\n"
