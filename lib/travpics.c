@@ -7,9 +7,9 @@
 
 #include "util.h"
 
-/* Widest caption among the latents and `extra`, in characters. */
-static int label_chars(const dq_pic_style *st, int d, const char *extra) {
-    int w = (int)strlen(extra);
+/* Widest latent caption, in characters. */
+static int label_chars(const dq_pic_style *st, int d) {
+    int w = 0;
     for (int j = 0; j < d; j++) {
         const int n = (int)strlen(st->latent[j]);
         w = n > w ? n : w;
@@ -35,7 +35,7 @@ void dq_pic_traversal(dq_painter *p, const dq_trav_input *in, const dq_sweep *sw
                       const dq_pic_style *st, dq_grid *g) {
     const dq_model_config *c = &p->mdl->cfg;
     const size_t img = dq_painter_image_bytes(p), width = (size_t)dq_config_latent_width(c);
-    grid_for(g, c, in->nsrc * c->d, 1 + sw->n, c->d, st, label_chars(st, c->d, ""), 1);
+    grid_for(g, c, in->nsrc * c->d, 1 + sw->n, c->d, st, label_chars(st, c->d), 1);
     uint8_t *tiles = dq_malloc((size_t)c->d * sw->n * img);
     dq_grid_col_label(g, 0, "input");
     for (int k = 0; k < sw->n; k++) {
@@ -103,7 +103,7 @@ void dq_pic_usage(const dq_model *mdl, const dq_trav_input *in, const dq_pic_sty
                   dq_grid *g) {
     const dq_model_config *c = &mdl->cfg;
     const int w = c->K * HIST_BAR_W > HIST_MIN_W ? c->K * HIST_BAR_W : HIST_MIN_W;
-    dq_grid_init(g, c->d, 1, 0, HIST_H, w, st->scale, st->text_scale, label_chars(st, c->d, ""), 1);
+    dq_grid_init(g, c->d, 1, 0, HIST_H, w, st->scale, st->text_scale, label_chars(st, c->d), 1);
     int64_t *counts = dq_malloc((size_t)c->d * c->K * sizeof *counts);
     uint8_t *chart = dq_malloc((size_t)HIST_H * w * 3);
     dq_code_usage(in->code, in->n, c->d, c->K, counts);
