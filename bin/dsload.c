@@ -192,9 +192,18 @@ static void write_pngs(dq_dataset *d, const dq_selection *sel, const char *dir) 
     free(img);
 }
 
+/* A deflated member is decompressed from its start on every sorted pass, so
+ * without a cache the images of many batches are gathered in one pass. */
+#define SEQUENTIAL_GATHER 16384
+
 static void write_batches(dq_dataset *d, dq_writer *w, const dq_selection *sel, int64_t batch) {
     const dq_dataset_spec *s = &d->spec;
     int nf = dq_spec_nfactors(s);
+    size_t bytes = dq_spec_image_bytes(s);
+    /* Whole batches per gather, so that no batch straddles two. */
+    int64_t gather = !d->cache && d->origin->sequential && batch < SEQUENTIAL_GATHER
+                         ? SEQUENTIAL_GATHER / batch * batch : batch;
+    uint8_t *images = gather > batch ? dq_malloc((size_t)gather * bytes) : NULL;
     dq_batch b;
     dq_batch_init(&b);
     for (int64_t start = 0; start < sel->n; start += batch) {
@@ -202,7 +211,15 @@ static void write_batches(dq_dataset *d, dq_writer *w, const dq_selection *sel, 
         const int64_t *idx = sel->index + start;
         int64_t xs[4] = {n, s->height, s->width, s->channels}, ss[2] = {n, nf}, is[1] = {n};
         dq_batch_clear(&b);
-        read_or_die(d, idx, n, dq_batch_put(&b, "x", DQ_U8, 4, xs)->data);
+        uint8_t *x = dq_batch_put(&b, "x", DQ_U8, 4, xs)->data;
+        if (images) {
+            int64_t offset = start % gather;
+            if (offset == 0)
+                read_or_die(d, idx, sel->n - start < gather ? sel->n - start : gather, images);
+            memcpy(x, images + (size_t)offset * bytes, (size_t)n * bytes);
+        } else {
+            read_or_die(d, idx, n, x);
+        }
         int32_t *labels = dq_batch_put(&b, "s", DQ_I32, 2, ss)->data;
         int32_t *index = dq_batch_put(&b, "index", DQ_I32, 1, is)->data;
         for (int64_t i = 0; i < n; i++) {
@@ -218,6 +235,7 @@ static void write_batches(dq_dataset *d, dq_writer *w, const dq_selection *sel, 
         dq_write_batch(w, &b);
     }
     dq_batch_free(&b);
+    free(images);
 }
 
 int main(int argc, char **argv) {

@@ -207,23 +207,26 @@ static int cmp_index_pos(const void *a, const void *b) {
     return (x->index > y->index) - (x->index < y->index);
 }
 
-/* Sequential sources read ascending indices; the images go back to the
- * caller's order afterwards. */
+/* Sequential sources read ascending, distinct indices (a repeated index would
+ * restart a deflated member from its beginning); the images go back to the
+ * caller's order, repeats copied, afterwards. */
 static int read_sorted(dq_source *src, const dq_dataset_spec *spec, const int64_t *idx,
                        int64_t n, uint8_t *out, dq_errbuf *e) {
     size_t bytes = dq_spec_image_bytes(spec);
-    index_pos *ip = dq_malloc((size_t)n * sizeof *ip);
-    int64_t *sorted = dq_malloc((size_t)n * sizeof *sorted);
-    uint8_t *tmp = dq_malloc((size_t)n * bytes);
+    index_pos *ip = dq_malloc((size_t)(n ? n : 1) * sizeof *ip);
+    int64_t *unique = dq_malloc((size_t)(n ? n : 1) * sizeof *unique), nu = 0;
     for (int64_t i = 0; i < n; i++) ip[i] = (index_pos){idx[i], i};
     qsort(ip, (size_t)n, sizeof *ip, cmp_index_pos);
-    for (int64_t i = 0; i < n; i++) sorted[i] = ip[i].index;
-    int rc = src->read(src, sorted, n, tmp, e);
-    if (rc == 0)
-        for (int64_t i = 0; i < n; i++)
-            memcpy(out + (size_t)ip[i].pos * bytes, tmp + (size_t)i * bytes, bytes);
+    for (int64_t i = 0; i < n; i++)
+        if (i == 0 || ip[i].index != ip[i - 1].index) unique[nu++] = ip[i].index;
+    uint8_t *tmp = dq_malloc((size_t)(nu ? nu : 1) * bytes);
+    int rc = src->read(src, unique, nu, tmp, e);
+    for (int64_t i = 0, u = -1; rc == 0 && i < n; i++) {
+        if (i == 0 || ip[i].index != ip[i - 1].index) u++;
+        memcpy(out + (size_t)ip[i].pos * bytes, tmp + (size_t)u * bytes, bytes);
+    }
     free(ip);
-    free(sorted);
+    free(unique);
     free(tmp);
     return rc;
 }

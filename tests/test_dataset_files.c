@@ -248,6 +248,16 @@ TEST(mpi3d_npz_zip64_stored_and_deflated) {
         CHECK(write_zip64(path, &m, 1, deflate) == 0);
         CHECK_MSG(check_images(&s, path, 0, 0, &e) == 0, "%s", e.msg);
         CHECK_MSG(check_images(&s, path, 0, 1, &e) == 0, "%s", e.msg);
+        /* Repeated indices, as uniform sampling draws them. */
+        dq_dataset d;
+        CHECK(dq_dataset_open(&d, &s, path, 0, &e) == 0);
+        int64_t idx[6] = {2, 0, 2, 7, 2, 0};
+        uint8_t *out = malloc(6 * 12288);
+        CHECK(dq_dataset_read(&d, idx, 6, out, &e) == 0);
+        for (int i = 0; i < 6; i++)
+            CHECK_MSG(out[i * 12288 + 500] == pattern(idx[i], 500), "repeat %d wrong", i);
+        free(out);
+        dq_dataset_close(&d);
     }
     /* Every image in a random order through dq_dataset_read (sorted for the
      * deflated member, seeks for the stored one) and the plain libzip writer. */
