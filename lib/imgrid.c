@@ -99,7 +99,7 @@ void dq_grid_row_label(dq_grid *g, int row, const char *text) {
 void dq_grid_col_label(dq_grid *g, int col, const char *text) {
     const int tw = text_width(text, g->text_scale);
     const int x = cell_x(g, col) + (tw < g->cell_w ? (g->cell_w - tw) / 2 : 0);
-    draw_text(g, x, g->gap, g->cell_w + g->gap, text);
+    draw_text(g, x, g->gap, g->cell_w, text);
 }
 
 void dq_draw_histogram(const int64_t *counts, int bins, int h, int w, uint8_t *rgb) {

@@ -22,12 +22,14 @@ static void grid_for(dq_grid *g, const dq_model_config *c, int rows, int cols, i
     dq_grid_init(g, rows, cols, group, c->H, c->W, st->scale, st->text_scale, chars, header_lines);
 }
 
-/* A latent caption as a two-line column header: "z3" above "shape 0.82". */
+/* A latent caption as a column header of up to LATENT_HEADER_LINES lines:
+ * "z3", "shape", "0.82", so factor names fit above narrow images. */
+enum { LATENT_HEADER_LINES = 3 };
 static void latent_column_label(dq_grid *g, int col, const char *caption) {
     char text[DQ_LATENT_LABEL];
     snprintf(text, sizeof text, "%s", caption);
-    char *space = strchr(text, ' ');
-    if (space) *space = '\n';
+    for (char *c = text; *c; c++)
+        if (*c == ' ') *c = '\n';
     dq_grid_col_label(g, col, text);
 }
 
@@ -59,7 +61,7 @@ void dq_pic_traversal(dq_painter *p, const dq_trav_input *in, const dq_sweep *sw
 void dq_pic_swap(dq_painter *p, const dq_trav_input *in, const dq_pic_style *st, dq_grid *g) {
     const dq_model_config *c = &p->mdl->cfg;
     const size_t img = dq_painter_image_bytes(p), width = (size_t)dq_config_latent_width(c);
-    grid_for(g, c, in->nsrc, 3 + c->d, 2, st, 4, 2);
+    grid_for(g, c, in->nsrc, 3 + c->d, 2, st, 4, LATENT_HEADER_LINES);
     uint8_t *tiles = dq_malloc((size_t)c->d * img), *recon = dq_malloc(img);
     static const char *const heads[3] = {"a", "b", "recon"};
     for (int k = 0; k < 3; k++) dq_grid_col_label(g, k, heads[k]);
@@ -125,7 +127,7 @@ void dq_pic_frame(dq_painter *p, const dq_trav_input *in, const dq_sweep *sw, in
     const size_t img = dq_painter_image_bytes(p);
     char value[32];
     dq_sweep_label(sw, col, value, sizeof value);
-    grid_for(g, c, in->nsrc, c->d, 0, st, (int)strlen(value), 2);
+    grid_for(g, c, in->nsrc, c->d, 0, st, (int)strlen(value), LATENT_HEADER_LINES);
     uint8_t *tiles = dq_malloc((size_t)in->nsrc * c->d * img);
     dq_paint_traversal_frame(p, in->zq, in->nsrc, sw, col, tiles);
     for (int j = 0; j < c->d; j++) latent_column_label(g, j, st->latent[j]);

@@ -33,7 +33,7 @@ cap=$((w - 5 * 66))
 if [ $(((cap - 4) % 6)) = 0 ] && [ "$cap" -ge 16 ]; then ok "traversal width"; else notok "traversal width" "$w"; fi
 
 check "swap" sh -c "traverse -m $M -o $T/sw.png --mode swap -n 2 <$T/s.dqs"
-check_png "swap size: 28 + 6 columns, 20 + 4 rows with a group gap" "$T/sw.png" "$((28 + 6 * 66))x$((20 + 4 * 66 + 6))"
+check_png "swap size: 28 + 6 columns, 29 + 4 rows with a group gap" "$T/sw.png" "$((28 + 6 * 66))x$((29 + 4 * 66 + 6))"
 check "recon" sh -c "traverse -m $M -o $T/r.png --mode recon -n 5 --scale 2 --text-scale 2 <$T/s.dqs"
 check_png "recon size at scale 2" "$T/r.png" "$((5 * 12 + 8 + 5 * 132))x$((14 + 8 + 2 * 132))"
 check "usage" sh -c "traverse -m $M -o $T/u.png --mode usage --sample 12 <$T/s.dqs"

@@ -278,7 +278,7 @@ TEST(picture_sizes) {
     char err[256];
     CHECK(dq_sweep_make(&m, DQ_SWEEP_CODES, 3, 4, &sw, err, sizeof err) == 0);
     const int cell = HW * 3, gap = 2, left2 = 2 * DQ_FONT_ADVANCE + 4;
-    const int top1 = DQ_FONT_HEIGHT + 4, top2 = DQ_FONT_LINE + DQ_FONT_HEIGHT + 4;
+    const int top1 = DQ_FONT_HEIGHT + 4, top3 = 2 * DQ_FONT_LINE + DQ_FONT_HEIGHT + 4;
     dq_grid g;
     dq_pic_traversal(&p, &in, &sw, &st, &g);
     CHECK(g.W == left2 + (1 + 4) * (cell + gap));
@@ -286,7 +286,7 @@ TEST(picture_sizes) {
     dq_grid_free(&g);
     dq_pic_swap(&p, &in, &st, &g);
     CHECK(g.W == 4 * DQ_FONT_ADVANCE + 4 + (3 + D) * (cell + gap));
-    CHECK(g.H == top2 + NSRC * (cell + gap));
+    CHECK(g.H == top3 + NSRC * (cell + gap));
     dq_grid_free(&g);
     dq_pic_recon(&p, &in, &st, &g);
     CHECK(g.W == 5 * DQ_FONT_ADVANCE + 4 + NSRC * (cell + gap) && g.H == top1 + 2 * (cell + gap));
@@ -298,7 +298,7 @@ TEST(picture_sizes) {
     char value[32];
     dq_sweep_label(&sw, 3, value, sizeof value);
     CHECK(g.W == (int)strlen(value) * DQ_FONT_ADVANCE + 4 + D * (cell + gap));
-    CHECK(g.H == top2 + NSRC * (cell + gap));
+    CHECK(g.H == top3 + NSRC * (cell + gap));
     dq_grid_free(&g);
     dq_sweep_free(&sw);
     dq_painter_free(&p);
