@@ -17,6 +17,7 @@ static int ntests;
 static int skipped_now;
 int dq_test_failed_now;
 static char tmpdir[512];
+static pid_t tmpdir_owner; /* forked children must not remove it */
 
 void dq_test_register(const char *name, dq_test_fn fn) {
     if (ntests == MAX_TESTS) {
@@ -57,6 +58,7 @@ const char *dq_test_tmpdir(void) {
     if (!tmpdir[0]) {
         const char *base = getenv("TMPDIR");
         snprintf(tmpdir, sizeof tmpdir, "%s/disq-test.XXXXXX", base ? base : "/tmp");
+        tmpdir_owner = getpid();
         if (!mkdtemp(tmpdir)) {
             perror("harness: mkdtemp");
             exit(1);
@@ -66,7 +68,7 @@ const char *dq_test_tmpdir(void) {
 }
 
 static void remove_tmpdir(void) {
-    if (!tmpdir[0] || getenv("DISQ_KEEP_TMP")) return;
+    if (!tmpdir[0] || getpid() != tmpdir_owner || getenv("DISQ_KEEP_TMP")) return;
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "harness: could not remove %s\n", tmpdir);

@@ -4,7 +4,7 @@
 # "N passed, N failed, N skipped" for this group (to stdout) and append the
 # counts to BUILD_DIR/test-counts.  A program that dies without reporting a
 # failure counts as one failure.
-build=$1
+build=$(cd "$1" && pwd)
 label=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 counts=${COUNTS:-$build/test-counts}
@@ -34,7 +34,7 @@ done
 if [ -z "$label" ]; then
     for t in "$here"/cli_*.sh; do
         [ -f "$t" ] || continue
-        run_one "$(basename "$t")" env BIN="$build/bin" sh "$t"
+        run_one "$(basename "$t")" env BIN="$build/bin" BUILD="$build" sh "$t"
     done
 fi
 echo "$pass $fail $skip" >>"$counts"

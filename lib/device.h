@@ -1,0 +1,21 @@
+/* device.h: choosing where work runs (--device auto|cpu|cuda). */
+#ifndef DISQ_DEVICE_H
+#define DISQ_DEVICE_H
+
+#include <stddef.h>
+
+typedef enum { DQ_DEVICE_CPU, DQ_DEVICE_CUDA } dq_device;
+
+/* Number of usable CUDA devices (0 when built without CUDA or when the driver
+ * finds none); desc receives the first device's name and memory, or why none. */
+int dq_cuda_probe(char *desc, size_t size);
+
+/* Resolve a --device argument.  "auto" is CUDA when a GPU is usable, else CPU;
+ * "cuda" without a usable GPU is an error.  Returns 0, or -1 with the reason in why. */
+int dq_device_select(const char *name, dq_device *out, char *why, size_t whysize);
+
+/* Runs a small kernel on the GPU and checks its result against the CPU:
+ * 0 on agreement, -1 (with the reason in why) otherwise. */
+int dq_cuda_selftest(char *why, size_t whysize);
+
+#endif
