@@ -36,9 +36,11 @@ endif
 LIB_SRC := $(wildcard lib/*.c)
 TOOL_SRC := $(wildcard bin/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
+BENCH_SRC := $(wildcard tests/bench/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
 TOOLS := $(TOOL_SRC:bin/%.c=$(BUILD)/bin/%)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 LIBDISQ := $(BUILD)/libdisq.a
 
 .PHONY: all tests test deps demo bench fuzz clean
@@ -47,7 +49,7 @@ LIBDISQ := $(BUILD)/libdisq.a
 
 all: $(LIBDISQ) $(TOOLS)
 
-tests: all $(TESTS)
+tests: all $(TESTS) $(BENCHES)
 
 $(LIBDISQ): $(LIB_OBJ)
 	@rm -f $@
@@ -62,6 +64,11 @@ $(BUILD)/obj/%.o: %.cu
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 $(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(LIBDISQ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(LIBDISQ) $(LDLIBS) -o $@
+
+# Benchmark programs (tests/bench/*.c), driven by tests/bench/*.sh.
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBDISQ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $< $(LIBDISQ) $(LDLIBS) -o $@
 
@@ -107,7 +114,7 @@ test: deps
 
 # Benchmarks: every tests/bench/bench_*.sh, each printing its own figures as
 # ratios against a reference measured in the same run.
-bench: deps all
+bench: deps all $(BENCHES)
 	@for b in tests/bench/bench_*.sh; do \
 	    [ -f "$$b" ] || continue; \
 	    BIN=$(BUILD)/bin BUILD=$(BUILD) PYTHON=$(PYTHON) sh "$$b" || exit 1; \

@@ -482,3 +482,23 @@ TEST(deterministic_reductions) {
     CHECK_NEAR(a, exact, 1e-9);
     free(x);
 }
+
+/* Several im2col chunks per thread: two runs agree bit for bit. */
+TEST(conv_is_deterministic) {
+    nn_conv g = {.n = 4, .h = 32, .w = 32, .cin = 64, .cout = 16, .kh = 3, .kw = 3, .stride = 1, .pad = 1};
+    size_t nx = (size_t)4 * 32 * 32 * 64, ny = (size_t)4 * 32 * 32 * 16, nw = (size_t)16 * 64 * 9;
+    float *x = random_array(nx, -1, 1), *w = random_array(nw, -1, 1), *dy = random_array(ny, -1, 1);
+    float *y[2], *dx[2], *dw[2];
+    for (int run = 0; run < 2; run++) {
+        y[run] = dq_malloc(ny * sizeof(float));
+        dx[run] = dq_malloc(nx * sizeof(float));
+        dw[run] = dq_calloc(nw, sizeof(float));
+        nn_conv2d_forward(&g, x, w, NULL, y[run]);
+        nn_conv2d_backward(&g, x, w, dy, dx[run], dw[run], NULL);
+    }
+    CHECK(memcmp(y[0], y[1], ny * sizeof(float)) == 0);
+    CHECK(memcmp(dx[0], dx[1], nx * sizeof(float)) == 0);
+    CHECK(memcmp(dw[0], dw[1], nw * sizeof(float)) == 0);
+    for (int run = 0; run < 2; run++) free(y[run]), free(dx[run]), free(dw[run]);
+    free(x), free(w), free(dy);
+}
