@@ -62,7 +62,11 @@ static void choose(nncu_ctx *ctx, const nn_conv *g, const char *direction, Rank 
     for (int i = 0; i < count; i++) {
         if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].determinism != CUDNN_DETERMINISTIC)
             continue;
-        cudnnMathType_t math = ctx->precision == NNCU_TF32 ? perf[i].mathType : CUDNN_FMA_MATH;
+        // FP32 forces FMA-only kernels; TF32 takes the ranked math but never
+        // ALLOW_CONVERSION, which may round float inputs to half precision.
+        cudnnMathType_t math = ctx->precision == NNCU_FP32 ? CUDNN_FMA_MATH
+                               : perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ? CUDNN_TENSOR_OP_MATH
+                                                                                          : perf[i].mathType;
         NNCU_CHECK(cudnnSetConvolutionMathType(desc, math));
         size_t bytes = 0;
         if (workspace(desc, perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > ctx->workspace_bytes)
