@@ -133,7 +133,8 @@ clean:
 # test-cuda: the CPU/GPU parity tests of lib/nn_cuda.h with a GPU required
 # (a missing GPU fails instead of skipping), then again under
 # compute-sanitizer (memcheck) when it is installed.
-# bench-cuda: every tests/bench/cuda_*.sh (env BIN, BUILD, PYTHON).
+# bench-cuda: every tests/bench/cuda_*.sh (env BIN, BUILD, PYTHON), each
+# printing its figures against a reference measured in the same run.
 .PHONY: test-cuda bench-cuda
 SANITIZER ?= $(firstword $(shell command -v compute-sanitizer 2>/dev/null) \
                $(wildcard $(CUDA_HOME)/bin/compute-sanitizer $(CUDA_HOME)/compute-sanitizer/compute-sanitizer))
@@ -148,7 +149,7 @@ test-cuda:
 	    DISQ_REQUIRE_GPU=1 $(SANITIZER) --tool memcheck --error-exitcode 1 $(BUILD)/tests/test_cuda_ops; \
 	else echo "make test-cuda: compute-sanitizer not found, memcheck skipped"; fi
 
-bench-cuda: deps all
+bench-cuda: deps all $(BENCHES)
 	@for b in tests/bench/cuda_*.sh; do \
 	    [ -f "$$b" ] || continue; \
 	    BIN=$(BUILD)/bin BUILD=$(BUILD) PYTHON=$(PYTHON) sh "$$b" || exit 1; \
