@@ -128,3 +128,29 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- CUDA backend checks (need a GPU) -------------------------------------
+# test-cuda: the CPU/GPU parity tests of lib/nn_cuda.h with a GPU required
+# (a missing GPU fails instead of skipping), then again under
+# compute-sanitizer (memcheck) when it is installed.
+# bench-cuda: every tests/bench/cuda_*.sh (env BIN, BUILD, PYTHON), each
+# printing its figures against a reference measured in the same run.
+.PHONY: test-cuda bench-cuda
+SANITIZER ?= $(firstword $(shell command -v compute-sanitizer 2>/dev/null) \
+               $(wildcard $(CUDA_HOME)/bin/compute-sanitizer $(CUDA_HOME)/compute-sanitizer/compute-sanitizer))
+
+test-cuda:
+	@[ "$(CUDA)" = 1 ] || { echo "make test-cuda: needs nvcc (CUDA=1)"; exit 1; }
+	@$(MAKE) --no-print-directory tests
+	DISQ_REQUIRE_GPU=1 $(BUILD)/tests/test_cuda_ops
+	$(BUILD)/tests/test_device
+	@if [ -n "$(SANITIZER)" ]; then \
+	    echo "$(SANITIZER) --tool memcheck $(BUILD)/tests/test_cuda_ops"; \
+	    DISQ_REQUIRE_GPU=1 $(SANITIZER) --tool memcheck --error-exitcode 1 $(BUILD)/tests/test_cuda_ops; \
+	else echo "make test-cuda: compute-sanitizer not found, memcheck skipped"; fi
+
+bench-cuda: deps all $(BENCHES)
+	@for b in tests/bench/cuda_*.sh; do \
+	    [ -f "$$b" ] || continue; \
+	    BIN=$(BUILD)/bin BUILD=$(BUILD) PYTHON=$(PYTHON) sh "$$b" || exit 1; \
+	done
