@@ -16,10 +16,15 @@
 #include "json.h"
 #include "optim.h"
 
-/* Models of the family.  The others of SPEC §4 (ae, betavae, factorvae,
- * bioae, qlae, dvae, factordvae, vqvae) join as new kinds: the network below
- * only depends on the encoder's output width and the decoder's input width. */
-typedef enum { DQ_MODEL_QVAE, DQ_MODEL_FACTORQVAE, DQ_NMODEL_KINDS } dq_model_kind;
+/* Models of the family.  The network below only depends on the encoder's
+ * output width and the decoder's input width; lib/kinds.h says what each
+ * kind's latent head needs (widths, noise, codebook, presets). */
+typedef enum {
+    DQ_MODEL_QVAE, DQ_MODEL_FACTORQVAE,
+    DQ_MODEL_AE, DQ_MODEL_BETAVAE, DQ_MODEL_FACTORVAE, DQ_MODEL_BIOAE, DQ_MODEL_QLAE,
+    DQ_MODEL_DVAE, DQ_MODEL_FACTORDVAE, DQ_MODEL_VQVAE, DQ_MODEL_FACTORVQVAE,
+    DQ_NMODEL_KINDS
+} dq_model_kind;
 
 const char *dq_model_kind_name(dq_model_kind k);
 int dq_model_kind_parse(const char *s, dq_model_kind *out); /* 0, or -1 unknown */
@@ -44,8 +49,8 @@ typedef struct {
 
 /* The FactorQVAE reference defaults (Shapes3D values, 64x64x3, d unset). */
 void dq_config_defaults(dq_model_config *c, dq_model_kind kind);
-/* Hyperparameters of SPEC §4's table for "shapes3d", "isaac3d" or "mpi3d";
- * -1 for an unknown name. */
+/* Hyperparameters of SPEC §4's table for "shapes3d", "isaac3d" or "mpi3d"
+ * (lib/kinds.c); -1 for an unknown name. */
 int dq_config_preset(dq_model_config *c, const char *dataset);
 /* Set one field by its name (the names of dq_config_to_json and of the
  * train options): 0, -1 unknown key, -2 bad value. */
@@ -55,7 +60,7 @@ void dq_config_to_json(const dq_model_config *c, dq_jbuf *b);
 int dq_config_from_json(dq_model_config *c, const char *json, char *err, size_t errlen);
 /* 0 when the values describe a buildable model, else -1 with the reason. */
 int dq_config_check(const dq_model_config *c, char *err, size_t errlen);
-/* Encoder output width: d*C for the QVAE family. */
+/* Width of the z that `enc` writes (dq_kind_z_width). */
 int dq_config_latent_width(const dq_model_config *c);
 
 /* ---- named parameters ---- */
@@ -192,7 +197,7 @@ typedef struct {
     dq_param_set params;
     dq_encoder enc;
     dq_decoder dec;
-    int codebook; /* [K,C] */
+    int codebook; /* [K,C] ([d,K] for QLAE); -1 for kinds without one */
     dq_tcdisc disc;
 } dq_model;
 
