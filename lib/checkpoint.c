@@ -431,3 +431,20 @@ char *dq_header_to_json(const dq_header *h) {
     dq_jbuf_puts(&b, "]}");
     return b.s;
 }
+
+void dq_checkpoint_load_or_die(const char *path, dq_trainer *t, int full, char **dataset_json) {
+    char err[1024];
+    int rc = dq_checkpoint_load(path, t, full, dataset_json, err, sizeof err);
+    if (rc) dq_die(rc, "%s", err);
+}
+
+void dq_check_stream_images_or_die(const dq_model_config *c, const dq_header *h,
+                                   const char *ckpt) {
+    if (h->ndim != 3)
+        dq_die(DQ_EXIT_DATA, "stream header has no image shape [H, W, C]; %s's model takes %dx%dx%d",
+               ckpt, c->H, c->W, c->channels);
+    if (h->shape[0] != c->H || h->shape[1] != c->W || h->shape[2] != c->channels)
+        dq_die(DQ_EXIT_DATA, "stream images are %lldx%lldx%lld but %s's model takes %dx%dx%d",
+               (long long)h->shape[0], (long long)h->shape[1], (long long)h->shape[2], ckpt, c->H,
+               c->W, c->channels);
+}

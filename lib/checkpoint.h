@@ -71,6 +71,14 @@ int dq_checkpoint_save(const char *path, const dq_trainer *t, const char *datase
 int dq_checkpoint_load(const char *path, dq_trainer *t, int full, char **dataset_json,
                        char *err, size_t errlen);
 
+/* For tools: load or exit with the one-line reason (status 65 or 66). */
+void dq_checkpoint_load_or_die(const char *path, dq_trainer *t, int full, char **dataset_json);
+
+/* Refuse (exit 65) a stream whose images do not fit the model: the header's
+ * shape must be [H, W, channels] of the config. */
+void dq_check_stream_images_or_die(const dq_model_config *c, const dq_header *h,
+                                   const char *ckpt);
+
 /* The header of a stream as the JSON stored in checkpoints: dataset, factor
  * names and sizes, image shape (malloc'ed). */
 char *dq_header_to_json(const dq_header *h);

@@ -49,7 +49,7 @@ static const field fields[] = {
     FIELD(disc_hidden, F_INT), FIELD(beta, F_DOUBLE),   FIELD(gamma, F_DOUBLE),
     FIELD(lr, F_DOUBLE),     FIELD(lr_min, F_DOUBLE),   FIELD(disc_lr, F_DOUBLE),
     FIELD(lr_period, F_LL),  FIELD(tau_rate, F_DOUBLE), FIELD(batch, F_INT),
-    FIELD(seed, F_LL),
+    FIELD(seed, F_LL),       FIELD(init_std, F_DOUBLE),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -73,6 +73,7 @@ void dq_config_defaults(dq_model_config *c, dq_model_kind kind) {
     c->tau_rate = dq_model_kind_is_factor(kind) ? 2e-5 : 1e-5;
     c->batch = dq_model_kind_is_factor(kind) ? 512 : 256;
     c->seed = 1;
+    c->init_std = 0.02;
     dq_config_preset(c, "shapes3d");
 }
 
@@ -164,7 +165,8 @@ int dq_config_check(const dq_model_config *c, char *err, size_t errlen) {
     else if (c->disc_hidden < 1) why = "disc_hidden must be positive";
     else if (!(c->lr > 0) || !(c->disc_lr > 0) || c->lr_min < 0) why = "learning rates must be positive";
     else if (c->lr_period < 1) why = "lr_period must be positive";
-    else if (c->beta < 0 || c->gamma < 0 || c->tau_rate < 0) why = "beta, gamma and tau_rate must be >= 0";
+    else if (c->beta < 0 || c->gamma < 0 || c->tau_rate < 0 || c->init_std < 0)
+        why = "beta, gamma, tau_rate and init_std must be >= 0";
     else if (c->batch < (dq_model_kind_is_factor(c->kind) ? 2 : 1) ||
              (dq_model_kind_is_factor(c->kind) && c->batch % 2))
         why = "batch must be positive (and even for factor models: two halves)";
@@ -350,7 +352,7 @@ void dq_model_init_weights(dq_model *mdl) {
             continue;
         }
         dq_rng_normal(r, 0, q->t.data, q->t.n);
-        if (i != mdl->codebook) nn_scale(q->t.data, 0.02f, q->t.n);
+        if (i != mdl->codebook) nn_scale(q->t.data, (float)mdl->cfg.init_std, q->t.n);
     }
 }
 

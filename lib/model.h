@@ -45,6 +45,7 @@ typedef struct {
     double tau_rate;     /* tau = exp(-tau_rate * iteration) */
     int batch;           /* images per iteration (both halves for factor models) */
     long long seed;
+    double init_std;     /* std of the initial weights (SPEC: 0.02) */
 } dq_model_config;
 
 /* The FactorQVAE reference defaults (Shapes3D values, 64x64x3, d unset). */
@@ -203,7 +204,8 @@ typedef struct {
 
 /* Register and allocate every tensor for a checked config (weights zero). */
 void dq_model_build(dq_model *mdl, const dq_model_config *cfg);
-/* SPEC §3 init: weights N(0, 0.02^2), biases 0, codebook N(0,1); from the seed. */
+/* SPEC §3 init: weights N(0, init_std^2) (0.02), biases 0, codebook N(0,1);
+ * from the seed. */
 void dq_model_init_weights(dq_model *mdl);
 void dq_model_free(dq_model *mdl);
 
