@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "head.h"
+#include "nn.h"
 
 void dq_head_ae_forward(dq_trainer *t, dq_head_pass *p) {
     const dq_model_config *c = &t->model.cfg;
@@ -21,10 +22,12 @@ void dq_head_ae_forward(dq_trainer *t, dq_head_pass *p) {
     p->reg = p->weighted = (c->gamma * neg + c->beta * act) / (double)n;
 }
 
-void dq_head_ae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, float *dz) {
+void dq_head_ae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
+                         const float *ddisc, float *dz) {
     const dq_model_config *c = &t->model.cfg;
     const size_t n = (size_t)p->b * c->d;
     memcpy(dz, dzq, n * sizeof(float));
+    if (ddisc) nn_axpy(1.0f, ddisc, dz, n);
     if (dq_kind_head(c->kind) != DQ_HEAD_BIO || n == 0) return;
     const float nonneg = (float)(c->gamma / (double)n), act = (float)(2 * c->beta / (double)n);
     for (size_t i = 0; i < n; i++) dz[i] += act * p->z[i] - (p->z[i] < 0 ? nonneg : 0.0f);

@@ -30,8 +30,8 @@ void dq_head_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
     case DQ_HEAD_LOGITS: dq_head_codebook_backward(t, p, dzq, ddisc, dz); break;
     case DQ_HEAD_GAUSSIAN: dq_head_gaussian_backward(t, p, dzq, ddisc, dz); break;
     case DQ_HEAD_IDENTITY:
-    case DQ_HEAD_BIO: dq_head_ae_backward(t, p, dzq, dz); break;
-    case DQ_HEAD_QLAE: dq_head_qlae_backward(t, p, dzq, dz); break;
+    case DQ_HEAD_BIO: dq_head_ae_backward(t, p, dzq, ddisc, dz); break;
+    case DQ_HEAD_QLAE: dq_head_qlae_backward(t, p, dzq, ddisc, dz); break;
     }
 }
 

@@ -66,8 +66,10 @@ void dq_head_gaussian_forward(dq_trainer *t, dq_head_pass *p);
 void dq_head_gaussian_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
                                const float *ddisc, float *dz);
 void dq_head_ae_forward(dq_trainer *t, dq_head_pass *p);
-void dq_head_ae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, float *dz);
+void dq_head_ae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
+                         const float *ddisc, float *dz);
 void dq_head_qlae_forward(dq_trainer *t, dq_head_pass *p);
-void dq_head_qlae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, float *dz);
+void dq_head_qlae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
+                           const float *ddisc, float *dz);
 
 #endif

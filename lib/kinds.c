@@ -39,7 +39,8 @@ int dq_kind_z_width(const dq_model_config *c) {
 }
 
 int dq_kind_disc_width(const dq_model_config *c) {
-    return dq_kind_head(c->kind) == DQ_HEAD_GAUSSIAN ? c->d : c->d * c->K;
+    const dq_head_kind h = dq_kind_head(c->kind);
+    return h == DQ_HEAD_RELAXED || h == DQ_HEAD_LOGITS ? c->d * c->K : c->d;
 }
 
 int dq_kind_codebook_shape(const dq_model_config *c, int64_t shape[2]) {

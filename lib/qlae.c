@@ -1,7 +1,8 @@
 /* qlae.c: the QLAE head (SPEC §4).  Latent j snaps to the nearest of its own
  * K values (the codebook [d,K]); the decoder sees z + sg(zq - z), whose
  * gradient is the identity to z; the loss adds beta mean((sg(z) - zq)^2)
- * (moves the values) and beta mean((z - sg(zq))^2) (commits z).  Both terms
+ * (moves the values) and beta mean((z - sg(zq))^2) (commits z); the
+ * discriminator, if any, sees the same straight-through value.  Both terms
  * have the same value, logged once as the regulariser. */
 #include "head.h"
 #include "nn.h"
@@ -18,7 +19,8 @@ void dq_head_qlae_forward(dq_trainer *t, dq_head_pass *p) {
     p->weighted = 2 * c->beta * p->reg;
 }
 
-void dq_head_qlae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, float *dz) {
+void dq_head_qlae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
+                           const float *ddisc, float *dz) {
     dq_model *mdl = &t->model;
     const dq_model_config *c = &mdl->cfg;
     const size_t n = (size_t)p->b * c->d;
@@ -31,4 +33,5 @@ void dq_head_qlae_backward(dq_trainer *t, const dq_head_pass *p, const float *dz
     /* commit term plus the straight-through identity */
     nn_mse_backward(p->z, p->zq, n, (float)c->beta, dz);
     nn_axpy(1.0f, dzq, dz, n);
+    if (ddisc) nn_axpy(1.0f, ddisc, dz, n);
 }
