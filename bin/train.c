@@ -32,7 +32,8 @@ static void usage(FILE *f) {
             "usage: train -o CKPT [options] < STREAM\n"
             "Train a QVAE or FactorQVAE on the images (field x) of a disq stream.\n"
             "  -o, --output CKPT     checkpoint (.safetensors), written atomically\n"
-            "  --model KIND          qvae | factorqvae (default factorqvae)\n"
+            "  --model KIND          factorqvae (default) | qvae | vqvae | factorvqvae | dvae |\n"
+            "                        factordvae | ae | betavae | factorvae | bioae | qlae\n"
             "  --preset DATASET      beta/gamma of shapes3d | isaac3d | mpi3d (default shapes3d)\n"
             "  --width N  --dense M  --latents D (default 2F)  --codebook K  --codebook-dim C\n"
             "  --disc-hidden H  --beta B  --gamma G  --lr LR  --lr-min LR  --disc-lr LR\n"
@@ -141,7 +142,7 @@ int main(int argc, char **argv) {
         switch (c) {
         case 'o': out = optarg; break;
         case OPT_MODEL:
-            if (dq_model_kind_parse(optarg, &kind)) dq_die(DQ_EXIT_USAGE, "unknown model '%s' (qvae, factorqvae)", optarg);
+            if (dq_model_kind_parse(optarg, &kind)) dq_die(DQ_EXIT_USAGE, "unknown model '%s' (see --help)", optarg);
             break;
         case OPT_PRESET: preset = optarg; break;
         case OPT_STEPS:

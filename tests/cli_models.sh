@@ -1,0 +1,48 @@
+#!/bin/sh
+# cli_models.sh: every model kind through train | enc | quant | dec on a tiny
+# synthetic stream: field presence and shapes, and --sample of Gaussian models.
+. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+PY=${PYTHON:-/usr/bin/python3}
+export OMP_WAIT_POLICY=passive
+
+check_err "unknown model named" 2 "nosuch" train -o "$T/x.st" --model nosuch </dev/null
+if ! "$PY" -c 'import numpy, msgpack' 2>/dev/null; then
+    skip "streams" "$PY lacks numpy or msgpack"
+    exit 0
+fi
+"$PY" "$here/model_stream.py" 16 8 8 8 3 1 >"$T/s"
+tiny="--width 4 --dense 8 --codebook 5 --disc-hidden 8 --batch 4 --steps 2 --save-every 0"
+
+# kind, fields expected after quant (beyond x), z width, zq width (d = 6)
+while read -r kind fields zw qw; do
+    check "train $kind" sh -c "train -o $T/$kind.st --model $kind $tiny <$T/s 2>/dev/null"
+    check "$kind: enc | quant | dec" sh -c \
+        "enc -m $T/$kind.st <$T/s | quant -m $T/$kind.st | dec -m $T/$kind.st >$T/$kind.out"
+    check "$kind: fields and widths" "$PY" -c "
+import msgpack, sys
+u = msgpack.Unpacker(open('$T/$kind.out', 'rb'), raw=False)
+next(u)
+b = next(u)
+want = {f for f in '$fields'.split(',') if f != '-'} | {'x', 's', 'z', 'zq', 'xhat'}
+assert set(b) == want, sorted(b)
+assert b['z']['shape'] == [8, $zw] and b['zq']['shape'] == [8, $qw], (b['z']['shape'], b['zq']['shape'])
+"
+done <<TABLE
+ae - 6 6
+bioae - 6 6
+betavae - 6 6
+factorvae - 6 6
+qlae code 6 6
+dvae code 30 6
+factordvae code 30 6
+vqvae code 48 48
+factorvqvae code 48 48
+TABLE
+
+check "betavae: dec reads z when there is no zq" sh -c \
+    "enc -m $T/betavae.st <$T/s | dec -m $T/betavae.st >/dev/null"
+check "betavae: --sample differs from the mean" sh -c \
+    "enc -m $T/betavae.st <$T/s >$T/mean && enc -m $T/betavae.st --sample <$T/s >$T/draw && ! cmp -s $T/mean $T/draw"
+check "betavae: --sample is deterministic" sh -c \
+    "enc -m $T/betavae.st --sample <$T/s | cmp - $T/draw"
