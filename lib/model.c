@@ -286,6 +286,17 @@ static dq_resblock add_block(dq_param_set *P, const char *prefix, int cin, int c
     return blk;
 }
 
+void dq_tcdisc_register(dq_tcdisc *t, dq_param_set *P, int in, int hidden) {
+    char name[64];
+    t->in = in;
+    t->hidden = hidden;
+    for (int i = 0; i < DQ_DISC_LAYERS; i++) {
+        snprintf(name, sizeof name, "discriminator.fc.%d", i);
+        t->fc[i] = add_layer(P, DQ_GROUP_DISC, name, i == 0 ? in : hidden,
+                             i == DQ_DISC_LAYERS - 1 ? 2 : hidden, 0);
+    }
+}
+
 void dq_model_build(dq_model *mdl, const dq_model_config *cfg) {
     memset(mdl, 0, sizeof *mdl);
     mdl->cfg = *cfg;
@@ -327,16 +338,8 @@ void dq_model_build(dq_model *mdl, const dq_model_config *cfg) {
                         ? dq_params_add(P, DQ_GROUP_MODEL, "quantizer.codebook", 2, cb_shape)
                         : -1;
 
-    if (dq_model_kind_is_factor(cfg->kind)) {
-        dq_tcdisc *t = &mdl->disc;
-        t->in = dq_kind_disc_width(cfg);
-        t->hidden = cfg->disc_hidden;
-        for (int i = 0; i < DQ_DISC_LAYERS; i++) {
-            snprintf(name, sizeof name, "discriminator.fc.%d", i);
-            t->fc[i] = add_layer(P, DQ_GROUP_DISC, name, i == 0 ? t->in : t->hidden,
-                                 i == DQ_DISC_LAYERS - 1 ? 2 : t->hidden, 0);
-        }
-    }
+    if (dq_model_kind_is_factor(cfg->kind))
+        dq_tcdisc_register(&mdl->disc, P, dq_kind_disc_width(cfg), cfg->disc_hidden);
     dq_params_alloc(P);
 }
 

@@ -182,6 +182,9 @@ void dq_decoder_forward(const dq_decoder *dcd, const dq_param_set *P, dq_net_sta
                         const float *zq, int b, float *y);
 void dq_decoder_backward(const dq_decoder *dcd, const dq_param_set *P, dq_net_state *s,
                          const float *zq, const float *dy, int b, float *dzq);
+/* Register a discriminator's tensors (group DQ_GROUP_DISC, names
+ * discriminator.fc.J) in P, before dq_params_alloc. */
+void dq_tcdisc_register(dq_tcdisc *t, dq_param_set *P, int in, int hidden);
 /* TC discriminator: w [b,in] -> logits [b,2]. */
 void dq_tcdisc_forward(const dq_tcdisc *t, const dq_param_set *P, dq_net_state *s,
                        const float *w, int b, float *logits);
