@@ -57,6 +57,12 @@ void dq_head_forward(dq_trainer *t, dq_head_pass *p);
 void dq_head_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
                       const float *ddisc, float *dz);
 
+/* Forward passes of the step (step.c), also used by GapST: the encoder and
+ * head on b scaled images (p->z set, p->zq etc. from the head), and the
+ * decoder on p->zq (output in DQ_WS_XHAT) returning the reconstruction loss. */
+void dq_pass_encode(dq_trainer *t, const float *x, dq_head_pass *p);
+double dq_pass_decode(dq_trainer *t, const float *x, const dq_head_pass *p);
+
 /* The heads (head.c: RELAXED and LOGITS; gaussian.c; ae.c: IDENTITY and
  * BIO; qlae.c), dispatched by the two functions above. */
 void dq_head_codebook_forward(dq_trainer *t, dq_head_pass *p);

@@ -8,13 +8,21 @@
 #include "nn.h"
 #include "util.h"
 
-/* Encoder then head on b scaled images. */
-static void encode_pass(dq_trainer *t, const float *x, dq_head_pass *p) {
+void dq_pass_encode(dq_trainer *t, const float *x, dq_head_pass *p) {
     const dq_model *mdl = &t->model;
     float *z = dq_ws(t, DQ_WS_Z, (size_t)p->b * dq_kind_encoder_width(&mdl->cfg));
     dq_encoder_forward(&mdl->enc, &mdl->params, &t->enc_s, x, p->b, z);
     p->z = z;
     dq_head_forward(t, p);
+}
+
+double dq_pass_decode(dq_trainer *t, const float *x, const dq_head_pass *p) {
+    const dq_model *mdl = &t->model;
+    const dq_model_config *c = &mdl->cfg;
+    const size_t npix = (size_t)p->b * c->H * c->W * c->channels;
+    float *xhat = dq_ws(t, DQ_WS_XHAT, npix);
+    dq_decoder_forward(&mdl->dec, &mdl->params, &t->dec_s, p->zq, p->b, xhat);
+    return nn_mse_forward(xhat, x, npix);
 }
 
 static void vae_update(dq_trainer *t, const float *x, int b, const float *noise, float tau,
@@ -26,10 +34,9 @@ static void vae_update(dq_trainer *t, const float *x, int b, const float *noise,
     const size_t npix = (size_t)b * c->H * c->W * c->channels;
 
     dq_head_pass p = {.b = b, .noise = noise, .tau = tau, .mode = DQ_SAMPLE_NOISY};
-    encode_pass(t, x, &p);
-    float *xhat = dq_ws(t, DQ_WS_XHAT, npix);
-    dq_decoder_forward(&mdl->dec, P, &t->dec_s, p.zq, b, xhat);
-    st->recon = nn_mse_forward(xhat, x, npix);
+    dq_pass_encode(t, x, &p);
+    st->recon = dq_pass_decode(t, x, &p);
+    const float *xhat = t->buf[DQ_WS_XHAT];
     st->kl = p.reg;
     st->tc = 0;
     float *dlogits = NULL, *ddisc = NULL;
@@ -75,7 +82,7 @@ static void disc_update(dq_trainer *t, const float *x2, int b, const dq_step_noi
      * "joint" sample; a latent's slice of the input is width/d wide */
     float *in = dq_ws(t, DQ_WS_DISC_IN, 2 * b * width);
     dq_head_pass p = {.b = b, .noise = nz->g2, .tau = tau, .mode = DQ_SAMPLE_NOISY};
-    encode_pass(t, x2, &p);
+    dq_pass_encode(t, x2, &p);
     nn_perm_latents(p.disc, b, c->d, (int)width / c->d, nz->perm, in + b * width);
 
     int32_t *labels = dq_malloc((size_t)2 * b * sizeof *labels);

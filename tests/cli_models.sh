@@ -46,3 +46,8 @@ check "betavae: --sample differs from the mean" sh -c \
     "enc -m $T/betavae.st <$T/s >$T/mean && enc -m $T/betavae.st --sample <$T/s >$T/draw && ! cmp -s $T/mean $T/draw"
 check "betavae: --sample is deterministic" sh -c \
     "enc -m $T/betavae.st --sample <$T/s | cmp - $T/draw"
+
+check "gapst of a dvae" sh -c "gapst -m $T/dvae.st --json <$T/s | grep -q '\"gapst\": .*\"images\": 16'"
+check "gapst of a vqvae, text line" sh -c "gapst -m $T/vqvae.st <$T/s | grep -q '^GapST .*16 images)'"
+check_err "gapst refuses a continuous model" 65 "no categorical posterior" gapst -m "$T/ae.st" <"$T/s"
+check_err "gapst needs -m" 2 "no checkpoint" gapst <"$T/s"
