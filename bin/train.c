@@ -243,7 +243,7 @@ int main(int argc, char **argv) {
                     rate, eta);
             last_report = now;
         }
-        if (save_every && t.step % save_every == 0) save(&sv);
+        if (save_every && t.step % save_every == 0 && t.step < steps) save(&sv);
     }
     save(&sv);
     if (logf && dq_atomic_commit(&log_file) != 0) dq_die(DQ_EXIT_IO, "%s: %s", log_path, strerror(errno));
