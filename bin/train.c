@@ -188,7 +188,7 @@ int main(int argc, char **argv) {
         cfg.H = (int)h.shape[0];
         cfg.W = (int)h.shape[1];
         cfg.channels = (int)h.shape[2];
-        cfg.d = 2 * h.nfactors;
+        if (!cfg.d) cfg.d = 2 * h.nfactors; /* the Friede presets fix d = 10 */
         for (int i = 0; i < nset; i++)
             if (dq_config_set(&cfg, set_key[i], set_val[i]))
                 dq_die(DQ_EXIT_USAGE, "bad value '%s' for %s", set_val[i], set_key[i]);

@@ -7,7 +7,7 @@
 
 int dq_gapst_supported(dq_model_kind k) {
     dq_head_kind h = dq_kind_head(k);
-    return h == DQ_HEAD_RELAXED || h == DQ_HEAD_LOGITS;
+    return h == DQ_HEAD_RELAXED || h == DQ_HEAD_LOGITS || h == DQ_HEAD_FRIEDE;
 }
 
 static double pass_loss(dq_trainer *t, const float *x, int b, dq_sample_mode mode, float tau) {
@@ -20,7 +20,7 @@ void dq_gapst_add(dq_trainer *t, const uint8_t *x, int b, dq_gapst *g) {
     const dq_model_config *c = &t->model.cfg;
     const size_t n = (size_t)b * c->H * c->W * c->channels;
     float *xs = dq_ws(t, DQ_WS_X1, n);
-    dq_scale_images(x, n, xs);
+    dq_kind_scale_images(c, x, n, xs);
     const float tau = (float)dq_gumbel_tau(c->tau_rate, t->step);
     g->soft_sum += b * pass_loss(t, xs, b, DQ_SAMPLE_SOFT, tau);
     g->hard_sum += b * pass_loss(t, xs, b, DQ_SAMPLE_HARD, tau);

@@ -18,7 +18,7 @@ typedef struct {
 } dq_gapst;
 
 /* Kinds with a categorical posterior (qvae, factorqvae, vqvae, factorvqvae,
- * dvae, factordvae). */
+ * dvae, factordvae, dvae-friede, factordvae-friede). */
 int dq_gapst_supported(dq_model_kind k);
 /* Add b images (u8 [b,H,W,channels]) of a model loaded into t. */
 void dq_gapst_add(dq_trainer *t, const uint8_t *x, int b, dq_gapst *g);

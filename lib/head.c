@@ -20,6 +20,7 @@ void dq_head_forward(dq_trainer *t, dq_head_pass *p) {
     case DQ_HEAD_IDENTITY:
     case DQ_HEAD_BIO: dq_head_ae_forward(t, p); break;
     case DQ_HEAD_QLAE: dq_head_qlae_forward(t, p); break;
+    case DQ_HEAD_FRIEDE: dq_head_friede_forward(t, p); break;
     }
 }
 
@@ -32,6 +33,7 @@ void dq_head_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
     case DQ_HEAD_IDENTITY:
     case DQ_HEAD_BIO: dq_head_ae_backward(t, p, dzq, ddisc, dz); break;
     case DQ_HEAD_QLAE: dq_head_qlae_backward(t, p, dzq, ddisc, dz); break;
+    case DQ_HEAD_FRIEDE: dq_head_friede_backward(t, p, dzq, ddisc, dz); break;
     }
 }
 

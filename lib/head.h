@@ -42,6 +42,7 @@ typedef struct {
     const float *z;     /* encoder output [b, encoder width] */
     const float *noise; /* [b, noise width] for DQ_SAMPLE_NOISY */
     float tau;
+    float noise_scale;  /* FRIEDE: the Gumbel noise's annealed scale */
     dq_sample_mode mode;
     /* set by dq_head_forward */
     float *zq;          /* [b, decoder width] */
@@ -64,7 +65,7 @@ void dq_pass_encode(dq_trainer *t, const float *x, dq_head_pass *p);
 double dq_pass_decode(dq_trainer *t, const float *x, const dq_head_pass *p);
 
 /* The heads (head.c: RELAXED and LOGITS; gaussian.c; ae.c: IDENTITY and
- * BIO; qlae.c), dispatched by the two functions above. */
+ * BIO; qlae.c; friede_head.c), dispatched by the two functions above. */
 void dq_head_codebook_forward(dq_trainer *t, dq_head_pass *p);
 void dq_head_codebook_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
                                const float *ddisc, float *dz);
@@ -74,6 +75,9 @@ void dq_head_gaussian_backward(dq_trainer *t, const dq_head_pass *p, const float
 void dq_head_ae_forward(dq_trainer *t, dq_head_pass *p);
 void dq_head_ae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
                          const float *ddisc, float *dz);
+void dq_head_friede_forward(dq_trainer *t, dq_head_pass *p);
+void dq_head_friede_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
+                             const float *ddisc, float *dz);
 void dq_head_qlae_forward(dq_trainer *t, dq_head_pass *p);
 void dq_head_qlae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
                            const float *ddisc, float *dz);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "friede.h"
+
 dq_head_kind dq_kind_head(dq_model_kind k) {
     switch (k) {
     case DQ_MODEL_DVAE:
@@ -12,19 +14,22 @@ dq_head_kind dq_kind_head(dq_model_kind k) {
     case DQ_MODEL_AE: return DQ_HEAD_IDENTITY;
     case DQ_MODEL_BIOAE: return DQ_HEAD_BIO;
     case DQ_MODEL_QLAE: return DQ_HEAD_QLAE;
+    case DQ_MODEL_DVAE_FRIEDE:
+    case DQ_MODEL_FACTORDVAE_FRIEDE: return DQ_HEAD_FRIEDE;
     default: return DQ_HEAD_RELAXED;
     }
 }
 
 int dq_kind_is_discrete(dq_model_kind k) {
     dq_head_kind h = dq_kind_head(k);
-    return h == DQ_HEAD_RELAXED || h == DQ_HEAD_LOGITS || h == DQ_HEAD_QLAE;
+    return h == DQ_HEAD_RELAXED || h == DQ_HEAD_LOGITS || h == DQ_HEAD_QLAE || h == DQ_HEAD_FRIEDE;
 }
 
 int dq_kind_encoder_width(const dq_model_config *c) {
     switch (dq_kind_head(c->kind)) {
     case DQ_HEAD_RELAXED: return c->d * c->C;
-    case DQ_HEAD_LOGITS: return c->d * c->K;
+    case DQ_HEAD_LOGITS:
+    case DQ_HEAD_FRIEDE: return c->d * c->K;
     case DQ_HEAD_GAUSSIAN: return 2 * c->d;
     default: return c->d;
     }
@@ -55,7 +60,8 @@ int dq_kind_codebook_shape(const dq_model_config *c, int64_t shape[2]) {
 int dq_kind_noise_width(const dq_model_config *c) {
     switch (dq_kind_head(c->kind)) {
     case DQ_HEAD_RELAXED:
-    case DQ_HEAD_LOGITS: return c->d * c->K;
+    case DQ_HEAD_LOGITS:
+    case DQ_HEAD_FRIEDE: return c->d * c->K;
     case DQ_HEAD_GAUSSIAN: return c->d;
     default: return 0;
     }
@@ -63,6 +69,21 @@ int dq_kind_noise_width(const dq_model_config *c) {
 
 int dq_kind_noise_is_normal(const dq_model_config *c) {
     return dq_kind_head(c->kind) == DQ_HEAD_GAUSSIAN;
+}
+
+double dq_kind_noise_scale(const dq_model_config *c, long long step) {
+    return dq_kind_head(c->kind) == DQ_HEAD_FRIEDE ? dq_friede_noise_scale(step, c->lr_period) : 1.0;
+}
+
+void dq_kind_adam_betas(const dq_model_config *c, int group, double *beta1, double *beta2) {
+    const int factorvae_disc = group == DQ_GROUP_DISC && dq_kind_head(c->kind) == DQ_HEAD_FRIEDE;
+    *beta1 = factorvae_disc ? 0.5 : 0.9;
+    *beta2 = factorvae_disc ? 0.9 : 0.999;
+}
+
+void dq_kind_scale_images(const dq_model_config *c, const uint8_t *x, size_t n, float *out) {
+    const float shift = dq_kind_head(c->kind) == DQ_HEAD_FRIEDE ? 0.0f : 0.5f;
+    for (size_t i = 0; i < n; i++) out[i] = (float)x[i] * (1.0f / 255.0f) - shift;
 }
 
 /* SPEC §4, Shapes3D / Isaac3D / MPI3D.  beta and gamma per kind; FactorVAE
@@ -86,6 +107,10 @@ static const preset_row presets[] = {
     {DQ_MODEL_QLAE, {1e-2, 1e-2, 1e-2}, {0, 0, 0}},
     {DQ_MODEL_DVAE, {5e-3, 1e-5, 5e-5}, {0, 0, 0}},
     {DQ_MODEL_FACTORDVAE, {5e-3, 1e-5, 5e-5}, {5e-4, 1e-5, 5e-6}},
+    /* Friede et al.: the ELBO (KL weight 1); gamma is disentanglement_lib's
+     * FactorVAE default, the paper gives none */
+    {DQ_MODEL_DVAE_FRIEDE, {1, 1, 1}, {0, 0, 0}},
+    {DQ_MODEL_FACTORDVAE_FRIEDE, {1, 1, 1}, {10, 10, 10}},
 };
 
 int dq_config_preset(dq_model_config *c, const char *dataset) {
@@ -102,5 +127,17 @@ int dq_config_preset(dq_model_config *c, const char *dataset) {
      * vector codebooks of Table 2 (64 x 8; 64 x 16 with --codebook-dim 16) */
     if (c->kind == DQ_MODEL_QLAE) c->K = 16;
     if (c->kind == DQ_MODEL_VQVAE || c->kind == DQ_MODEL_FACTORVQVAE) c->C = 8;
+    if (dq_kind_head(c->kind) == DQ_HEAD_FRIEDE) {
+        /* d = 10 latents of K = 64, Adam 1e-4 at a constant rate, batch 64,
+         * 300k iterations (the noise-scale annealing horizon), tau 1;
+         * weights near TensorFlow's Glorot scale for these layer sizes */
+        c->d = 10;
+        c->K = 64;
+        c->lr = c->lr_min = c->disc_lr = 1e-4;
+        c->lr_period = 300000;
+        c->tau_rate = 0;
+        c->batch = 64;
+        c->init_std = 0.05;
+    }
     return 0;
 }

@@ -15,8 +15,13 @@
  *             (gamma = lambda_nonneg, beta = lambda_activity).
  *   QLAE      qlae: per-latent values [d,K] (K = n_v), nearest value,
  *             straight-through; 2 beta mean((z - zq)^2) (commit + quantize).
+ *   FRIEDE    dvae-friede, factordvae-friede (Friede et al., on their own
+ *             network, lib/friede.h): logits [d,K], w = softmax(logits +
+ *             s g) with the noise scale s annealed (tau 1), zq_i = sum_k
+ *             w_ik e_k with fixed e_k = -1 + 2k/(K-1); beta KL to uniform
+ *             summed over latents; BCE on [0,1] images.
  * The discriminator of a factor kind sees the soft one-hots w [d,K] (RELAXED,
- * LOGITS) or the sampled z [d] (GAUSSIAN). */
+ * LOGITS) or the sampled z [d] (GAUSSIAN, FRIEDE). */
 #ifndef DISQ_KINDS_H
 #define DISQ_KINDS_H
 
@@ -25,7 +30,8 @@
 #include "model.h"
 
 typedef enum {
-    DQ_HEAD_RELAXED, DQ_HEAD_LOGITS, DQ_HEAD_GAUSSIAN, DQ_HEAD_IDENTITY, DQ_HEAD_BIO, DQ_HEAD_QLAE
+    DQ_HEAD_RELAXED, DQ_HEAD_LOGITS, DQ_HEAD_GAUSSIAN, DQ_HEAD_IDENTITY, DQ_HEAD_BIO, DQ_HEAD_QLAE,
+    DQ_HEAD_FRIEDE
 } dq_head_kind;
 
 dq_head_kind dq_kind_head(dq_model_kind k);
@@ -43,5 +49,11 @@ int dq_kind_codebook_shape(const dq_model_config *c, int64_t shape[2]);
  * normal d (GAUSSIAN), none (0) for the deterministic heads. */
 int dq_kind_noise_width(const dq_model_config *c);
 int dq_kind_noise_is_normal(const dq_model_config *c);
+/* Scale of the Gumbel noise at iteration `step` (1 but for FRIEDE). */
+double dq_kind_noise_scale(const dq_model_config *c, long long step);
+/* Adam betas of an optimizer group (FactorVAE's 0.5, 0.9 for Friede's discriminator). */
+void dq_kind_adam_betas(const dq_model_config *c, int group, double *beta1, double *beta2);
+/* Images u8 -> the model's input range: x/255 - 0.5 (MSE models) or x/255 (FRIEDE). */
+void dq_kind_scale_images(const dq_model_config *c, const uint8_t *x, size_t n, float *out);
 
 #endif

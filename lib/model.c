@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "friede.h"
 #include "kinds.h"
 #include "nn.h"
 #include "rng.h"
@@ -14,7 +15,7 @@
 
 static const char *kind_names[DQ_NMODEL_KINDS] = {
     "qvae", "factorqvae", "ae", "betavae", "factorvae", "bioae", "qlae",
-    "dvae", "factordvae", "vqvae", "factorvqvae"};
+    "dvae", "factordvae", "vqvae", "factorvqvae", "dvae-friede", "factordvae-friede"};
 
 const char *dq_model_kind_name(dq_model_kind k) { return kind_names[k]; }
 
@@ -29,7 +30,7 @@ int dq_model_kind_parse(const char *s, dq_model_kind *out) {
 
 int dq_model_kind_is_factor(dq_model_kind k) {
     return k == DQ_MODEL_FACTORQVAE || k == DQ_MODEL_FACTORVAE || k == DQ_MODEL_FACTORDVAE ||
-           k == DQ_MODEL_FACTORVQVAE;
+           k == DQ_MODEL_FACTORVQVAE || k == DQ_MODEL_FACTORDVAE_FRIEDE;
 }
 
 /* One table drives setting by name, JSON output and JSON input, so a new
@@ -162,6 +163,8 @@ int dq_config_check(const dq_model_config *c, char *err, size_t errlen) {
     else if (c->H < 4 || c->W < 4 || c->H % 4 || c->W % 4)
         why = "image height and width must be positive multiples of 4";
     else if (c->channels < 1) why = "channels must be positive";
+    else if (dq_kind_head(c->kind) == DQ_HEAD_FRIEDE && (c->H % 16 || c->W % 16))
+        why = "the Friede network needs image height and width multiples of 16";
     else if (c->disc_hidden < 1) why = "disc_hidden must be positive";
     else if (!(c->lr > 0) || !(c->disc_lr > 0) || c->lr_min < 0) why = "learning rates must be positive";
     else if (c->lr_period < 1) why = "lr_period must be positive";
@@ -290,6 +293,7 @@ void dq_tcdisc_register(dq_tcdisc *t, dq_param_set *P, int in, int hidden) {
     char name[64];
     t->in = in;
     t->hidden = hidden;
+    t->slope = 0.2f;
     for (int i = 0; i < DQ_DISC_LAYERS; i++) {
         snprintf(name, sizeof name, "discriminator.fc.%d", i);
         t->fc[i] = add_layer(P, DQ_GROUP_DISC, name, i == 0 ? in : hidden,
@@ -300,6 +304,10 @@ void dq_tcdisc_register(dq_tcdisc *t, dq_param_set *P, int in, int hidden) {
 void dq_model_build(dq_model *mdl, const dq_model_config *cfg) {
     memset(mdl, 0, sizeof *mdl);
     mdl->cfg = *cfg;
+    if (dq_kind_head(cfg->kind) == DQ_HEAD_FRIEDE) {
+        dq_friede_build(mdl);
+        return;
+    }
     dq_param_set *P = &mdl->params;
     const int n = cfg->n, cell = (cfg->H / 4) * (cfg->W / 4);
     char name[64];

@@ -23,6 +23,7 @@ typedef enum {
     DQ_MODEL_QVAE, DQ_MODEL_FACTORQVAE,
     DQ_MODEL_AE, DQ_MODEL_BETAVAE, DQ_MODEL_FACTORVAE, DQ_MODEL_BIOAE, DQ_MODEL_QLAE,
     DQ_MODEL_DVAE, DQ_MODEL_FACTORDVAE, DQ_MODEL_VQVAE, DQ_MODEL_FACTORVQVAE,
+    DQ_MODEL_DVAE_FRIEDE, DQ_MODEL_FACTORDVAE_FRIEDE,
     DQ_NMODEL_KINDS
 } dq_model_kind;
 
@@ -169,7 +170,20 @@ typedef struct {
 typedef struct {
     dq_layer fc[DQ_DISC_LAYERS];
     int in, hidden;
+    float slope; /* LeakyReLU slope (0.2; Friede et al. 0.01) */
 } dq_tcdisc;
+
+/* Friede et al.'s network, disentanglement_lib's conv encoder / deconv
+ * decoder (lib/friede.h). */
+#define DQ_FRIEDE_CONVS 4
+typedef struct {
+    dq_layer conv[DQ_FRIEDE_CONVS], fc[2];
+    int H, W, channels, out;
+} dq_friede_encoder;
+typedef struct {
+    dq_layer fc[2], deconv[DQ_FRIEDE_CONVS];
+    int H, W, channels, in;
+} dq_friede_decoder;
 
 /* Encoder: x [b,H,W,channels] (already scaled) -> z [b,out]. */
 void dq_encoder_forward(const dq_encoder *e, const dq_param_set *P, dq_net_state *s,
@@ -203,6 +217,8 @@ typedef struct {
     dq_decoder dec;
     int codebook; /* [K,C] ([d,K] for QLAE); -1 for kinds without one */
     dq_tcdisc disc;
+    dq_friede_encoder fenc; /* the Friede kinds' network instead of enc/dec */
+    dq_friede_decoder fdec;
 } dq_model;
 
 /* Register and allocate every tensor for a checked config (weights zero). */

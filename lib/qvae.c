@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "friede.h"
 #include "kinds.h"
 #include "nn.h"
 #include "util.h"
@@ -17,7 +18,9 @@ void dq_trainer_init(dq_trainer *t, const dq_model_config *cfg, int init_weights
     for (int g = 0; g < DQ_NGROUPS; g++) {
         size_t count;
         dq_param *list = dq_params_group(&t->model.params, g, &count);
-        dq_adam_init(&t->opt[g], list, count, 0.9, 0.999, 1e-8);
+        double beta1, beta2;
+        dq_kind_adam_betas(cfg, g, &beta1, &beta2);
+        dq_adam_init(&t->opt[g], list, count, beta1, beta2, 1e-8);
         free(list);
         dq_cosine_lr_init(&t->sched[g], g == DQ_GROUP_DISC ? cfg->disc_lr : cfg->lr, cfg->lr_min,
                           cfg->lr_period);
@@ -79,7 +82,12 @@ void dq_model_encode_sampled(const dq_model *mdl, dq_net_state *s, const uint8_t
     const dq_model_config *c = &mdl->cfg;
     const size_t n = (size_t)b * c->H * c->W * c->channels;
     float *xf = dq_alloc_aligned((n ? n : 1) * sizeof(float));
-    dq_scale_images(x, n, xf);
+    dq_kind_scale_images(c, x, n, xf);
+    if (dq_kind_head(c->kind) == DQ_HEAD_FRIEDE) {
+        dq_friede_encoder_forward(&mdl->fenc, &mdl->params, s, xf, b, z);
+        free(xf);
+        return;
+    }
     if (dq_kind_head(c->kind) != DQ_HEAD_GAUSSIAN) {
         dq_encoder_forward(&mdl->enc, &mdl->params, s, xf, b, z);
         free(xf);
@@ -115,14 +123,25 @@ void dq_model_quantize(const dq_model *mdl, const float *z, int b, int sample, u
         memcpy(zq, z, (size_t)rows * sizeof(float));
         return;
     }
-    const float *M = DQ_W(&mdl->params, mdl->codebook);
+    const float *M = mdl->codebook >= 0 ? DQ_W(&mdl->params, mdl->codebook) : NULL;
     if (head == DQ_HEAD_QLAE) {
         nn_qlae_nearest(z, M, b, c->d, c->K, code, zq);
         return;
     }
     float *L = dq_alloc_aligned((n ? n : 1) * sizeof(float));
-    if (head == DQ_HEAD_LOGITS) memcpy(L, z, n * sizeof(float));
-    else nn_quant_logits_forward(z, M, rows, c->K, c->C, L);
+    if (head == DQ_HEAD_RELAXED) nn_quant_logits_forward(z, M, rows, c->K, c->C, L);
+    else memcpy(L, z, n * sizeof(float));
+    if (head == DQ_HEAD_FRIEDE && !sample) {
+        /* Friede et al.'s representation: the expected value sum_k q_k e_k */
+        float *q = dq_alloc_aligned((n ? n : 1) * sizeof(float));
+        nn_softmax_forward(L, q, rows, c->K);
+        for (int r = 0; r < rows; r++) {
+            double v = 0;
+            for (int k = 0; k < c->K; k++) v += (double)q[(size_t)r * c->K + k] * dq_friede_value(k, c->K);
+            zq[r] = (float)v;
+        }
+        free(q);
+    }
     if (sample) {
         /* argmax(-R + g) is a draw from softmax(-R) */
         float *g = dq_alloc_aligned((n ? n : 1) * sizeof(float));
@@ -132,12 +151,20 @@ void dq_model_quantize(const dq_model *mdl, const float *z, int b, int sample, u
         free(g);
     }
     nn_argmax_rows(L, rows, c->K, code);
-    nn_quant_gather(code, M, rows, head == DQ_HEAD_LOGITS ? 1 : c->C, zq);
+    if (head != DQ_HEAD_FRIEDE) nn_quant_gather(code, M, rows, head == DQ_HEAD_LOGITS ? 1 : c->C, zq);
+    else if (sample)
+        for (int r = 0; r < rows; r++) zq[r] = dq_friede_value(code[r], c->K);
     free(L);
 }
 
 void dq_model_decode(const dq_model *mdl, dq_net_state *s, const float *zq, int b, float *xhat) {
-    dq_decoder_forward(&mdl->dec, &mdl->params, s, zq, b, xhat);
     const size_t n = (size_t)b * mdl->cfg.H * mdl->cfg.W * mdl->cfg.channels;
+    if (dq_kind_head(mdl->cfg.kind) == DQ_HEAD_FRIEDE) {
+        /* pixel logits of a Bernoulli decoder: its mean is the sigmoid */
+        dq_friede_decoder_forward(&mdl->fdec, &mdl->params, s, zq, b, xhat);
+        for (size_t i = 0; i < n; i++) xhat[i] = 1.0f / (1.0f + expf(-xhat[i]));
+        return;
+    }
+    dq_decoder_forward(&mdl->dec, &mdl->params, s, zq, b, xhat);
     for (size_t i = 0; i < n; i++) xhat[i] += 0.5f;
 }

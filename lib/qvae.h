@@ -79,8 +79,10 @@ void dq_scale_images(const uint8_t *x, size_t n, float *out);
  * nearest QLAE value, or with `sample` a draw from the softmax by the
  * Gumbel-max trick on Philox stream `stream` of the config's seed) and zq
  * [b, decoder width]; continuous kinds (dq_kind_is_discrete 0) copy z to zq
- * and leave code alone.  decode: zq -> xhat [b,H,W,channels] on the [0,1]
- * scale. */
+ * and leave code alone; the Friede kinds' zq is the expected value
+ * sum_k softmax(logits)_k e_k (e_code with `sample`).  decode: zq -> xhat
+ * [b,H,W,channels] on the [0,1] scale (the sigmoid of the Friede decoder's
+ * logits). */
 void dq_model_encode(const dq_model *mdl, dq_net_state *s, const uint8_t *x, int b, float *z);
 void dq_model_encode_sampled(const dq_model *mdl, dq_net_state *s, const uint8_t *x, int b,
                              int sample, uint64_t stream, float *z);
