@@ -6,9 +6,11 @@
 
 #include "nn.h"
 
-static const int enc_ch[DQ_FRIEDE_CONVS + 1] = {0, 32, 32, 64, 64}; /* [0]: image channels */
-static const int dec_ch[DQ_FRIEDE_CONVS + 1] = {64, 64, 32, 32, 0}; /* [4]: image channels */
-#define DENSE 256
+/* Channels per conv as multiples of n/4 (32, 32, 64, 64 at the default
+ * n = 128) and the dense width 2m (256 at m = 128), so that tests can run
+ * the same network small. */
+static const int enc_mult[DQ_FRIEDE_CONVS] = {1, 1, 2, 2};
+static const int dec_mult[DQ_FRIEDE_CONVS] = {2, 1, 1, 0}; /* outputs; 0: image channels */
 
 /* conv: weight [cout,cin,4,4]; transposed: [cin,cout,4,4]. */
 static dq_layer add(dq_param_set *P, const char *prefix, int j, int cin, int cout, int k,
@@ -29,21 +31,21 @@ void dq_friede_build(dq_model *mdl) {
     dq_param_set *P = &mdl->params;
     dq_friede_encoder *e = &mdl->fenc;
     dq_friede_decoder *dc = &mdl->fdec;
-    const int top = (c->H / 16) * (c->W / 16) * 64;
+    const int q = c->n / 4, top = (c->H / 16) * (c->W / 16) * 2 * q, dense = 2 * c->m;
     e->H = dc->H = c->H;
     e->W = dc->W = c->W;
     e->channels = dc->channels = c->channels;
     e->out = c->d * c->K;
     dc->in = c->d;
     for (int j = 0; j < DQ_FRIEDE_CONVS; j++)
-        e->conv[j] = add(P, "encoder.conv", j, j ? enc_ch[j] : c->channels, enc_ch[j + 1], 4, 0);
-    e->fc[0] = add(P, "encoder.fc", 0, top, DENSE, 0, 0);
-    e->fc[1] = add(P, "encoder.fc", 1, DENSE, e->out, 0, 0);
-    dc->fc[0] = add(P, "decoder.fc", 0, dc->in, DENSE, 0, 0);
-    dc->fc[1] = add(P, "decoder.fc", 1, DENSE, top, 0, 0);
+        e->conv[j] = add(P, "encoder.conv", j, j ? enc_mult[j - 1] * q : c->channels, enc_mult[j] * q, 4, 0);
+    e->fc[0] = add(P, "encoder.fc", 0, top, dense, 0, 0);
+    e->fc[1] = add(P, "encoder.fc", 1, dense, e->out, 0, 0);
+    dc->fc[0] = add(P, "decoder.fc", 0, dc->in, dense, 0, 0);
+    dc->fc[1] = add(P, "decoder.fc", 1, dense, top, 0, 0);
     for (int j = 0; j < DQ_FRIEDE_CONVS; j++)
-        dc->deconv[j] = add(P, "decoder.deconv", j, dec_ch[j],
-                            j + 1 < DQ_FRIEDE_CONVS ? dec_ch[j + 1] : c->channels, 4, 1);
+        dc->deconv[j] = add(P, "decoder.deconv", j, j ? dec_mult[j - 1] * q : 2 * q,
+                            dec_mult[j] ? dec_mult[j] * q : c->channels, 4, 1);
     mdl->codebook = -1;
     if (dq_model_kind_is_factor(c->kind)) {
         dq_tcdisc_register(&mdl->disc, P, c->d, c->disc_hidden);
@@ -73,23 +75,26 @@ void dq_friede_encoder_forward(const dq_friede_encoder *e, const dq_param_set *P
         nn_relu_forward(s->map[j], s->map[j], n);
         in = s->map[j];
     }
-    dq_buf_reserve(&s->flat[0], &s->cap_flat[0], (size_t)b * DENSE);
-    nn_linear_forward(b, e->fc[0].cin, DENSE, in, DQ_W(P, e->fc[0].w), DQ_W(P, e->fc[0].b), s->flat[0]);
-    nn_relu_forward(s->flat[0], s->flat[0], (size_t)b * DENSE);
-    nn_linear_forward(b, DENSE, e->out, s->flat[0], DQ_W(P, e->fc[1].w), DQ_W(P, e->fc[1].b), z);
+    const int dense = e->fc[0].cout;
+    dq_buf_reserve(&s->flat[0], &s->cap_flat[0], (size_t)b * dense);
+    nn_linear_forward(b, e->fc[0].cin, dense, in, DQ_W(P, e->fc[0].w), DQ_W(P, e->fc[0].b), s->flat[0]);
+    nn_relu_forward(s->flat[0], s->flat[0], (size_t)b * dense);
+    nn_linear_forward(b, dense, e->out, s->flat[0], DQ_W(P, e->fc[1].w), DQ_W(P, e->fc[1].b), z);
 }
 
 void dq_friede_encoder_backward(const dq_friede_encoder *e, const dq_param_set *P, dq_net_state *s,
                                 const float *x, const float *dz, int b) {
-    const size_t biggest = (size_t)b * (e->H / 2) * (e->W / 2) * enc_ch[1];
-    for (int i = 0; i < 2; i++) dq_buf_reserve(&s->dmap[i], &s->cap_dmap[i], biggest);
-    dq_buf_reserve(&s->dflat[0], &s->cap_dflat[0], (size_t)b * DENSE);
-    nn_linear_backward(b, DENSE, e->out, s->flat[0], DQ_W(P, e->fc[1].w), dz, s->dflat[0],
+    const int dense = e->fc[0].cout;
+    const size_t first = (size_t)b * (e->H / 2) * (e->W / 2) * e->conv[0].cout,
+                 flat = (size_t)b * e->fc[0].cin;
+    for (int i = 0; i < 2; i++) dq_buf_reserve(&s->dmap[i], &s->cap_dmap[i], first > flat ? first : flat);
+    dq_buf_reserve(&s->dflat[0], &s->cap_dflat[0], (size_t)b * dense);
+    nn_linear_backward(b, dense, e->out, s->flat[0], DQ_W(P, e->fc[1].w), dz, s->dflat[0],
                        DQ_G(P, e->fc[1].w), DQ_G(P, e->fc[1].b));
-    nn_relu_backward(s->flat[0], s->dflat[0], s->dflat[0], (size_t)b * DENSE);
+    nn_relu_backward(s->flat[0], s->dflat[0], s->dflat[0], (size_t)b * dense);
     const int top = DQ_FRIEDE_CONVS - 1;
     float *dcur = s->dmap[0];
-    nn_linear_backward(b, e->fc[0].cin, DENSE, s->map[top], DQ_W(P, e->fc[0].w), s->dflat[0], dcur,
+    nn_linear_backward(b, e->fc[0].cin, dense, s->map[top], DQ_W(P, e->fc[0].w), s->dflat[0], dcur,
                        DQ_G(P, e->fc[0].w), DQ_G(P, e->fc[0].b));
     for (int j = top; j >= 0; j--) {
         const dq_layer *L = &e->conv[j];
@@ -105,12 +110,12 @@ void dq_friede_encoder_backward(const dq_friede_encoder *e, const dq_param_set *
 
 void dq_friede_decoder_forward(const dq_friede_decoder *dc, const dq_param_set *P, dq_net_state *s,
                                const float *zq, int b, float *y) {
-    const int top = dc->fc[1].cout;
-    dq_buf_reserve(&s->flat[0], &s->cap_flat[0], (size_t)b * DENSE);
+    const int top = dc->fc[1].cout, dense = dc->fc[0].cout;
+    dq_buf_reserve(&s->flat[0], &s->cap_flat[0], (size_t)b * dense);
     dq_buf_reserve(&s->flat[1], &s->cap_flat[1], (size_t)b * top);
-    nn_linear_forward(b, dc->in, DENSE, zq, DQ_W(P, dc->fc[0].w), DQ_W(P, dc->fc[0].b), s->flat[0]);
-    nn_relu_forward(s->flat[0], s->flat[0], (size_t)b * DENSE);
-    nn_linear_forward(b, DENSE, top, s->flat[0], DQ_W(P, dc->fc[1].w), DQ_W(P, dc->fc[1].b), s->flat[1]);
+    nn_linear_forward(b, dc->in, dense, zq, DQ_W(P, dc->fc[0].w), DQ_W(P, dc->fc[0].b), s->flat[0]);
+    nn_relu_forward(s->flat[0], s->flat[0], (size_t)b * dense);
+    nn_linear_forward(b, dense, top, s->flat[0], DQ_W(P, dc->fc[1].w), DQ_W(P, dc->fc[1].b), s->flat[1]);
     nn_relu_forward(s->flat[1], s->flat[1], (size_t)b * top);
     const float *in = s->flat[1];
     int h = dc->H / 16, w = dc->W / 16;
@@ -134,11 +139,11 @@ void dq_friede_decoder_forward(const dq_friede_decoder *dc, const dq_param_set *
 void dq_friede_decoder_backward(const dq_friede_decoder *dc, const dq_param_set *P,
                                 dq_net_state *s, const float *zq, const float *dy, int b,
                                 float *dzq) {
-    const int top = dc->fc[1].cout;
-    const size_t biggest = (size_t)b * (dc->H / 2) * (dc->W / 2) * dec_ch[DQ_FRIEDE_CONVS - 1];
+    const int top = dc->fc[1].cout, dense = dc->fc[0].cout;
+    const size_t biggest = (size_t)b * (dc->H / 2) * (dc->W / 2) * dc->deconv[DQ_FRIEDE_CONVS - 1].cin;
     const size_t need = biggest > (size_t)b * top ? biggest : (size_t)b * top;
     for (int i = 0; i < 2; i++) dq_buf_reserve(&s->dmap[i], &s->cap_dmap[i], need);
-    dq_buf_reserve(&s->dflat[0], &s->cap_dflat[0], (size_t)b * DENSE);
+    dq_buf_reserve(&s->dflat[0], &s->cap_dflat[0], (size_t)b * dense);
     const float *dcur = dy;
     for (int j = DQ_FRIEDE_CONVS - 1; j >= 0; j--) {
         const dq_layer *L = &dc->deconv[j];
@@ -150,10 +155,10 @@ void dq_friede_decoder_backward(const dq_friede_decoder *dc, const dq_param_set 
         nn_relu_backward(xin, dx, dx, (size_t)b * h * w * L->cin);
         dcur = dx;
     }
-    nn_linear_backward(b, DENSE, top, s->flat[0], DQ_W(P, dc->fc[1].w), dcur, s->dflat[0],
+    nn_linear_backward(b, dense, top, s->flat[0], DQ_W(P, dc->fc[1].w), dcur, s->dflat[0],
                        DQ_G(P, dc->fc[1].w), DQ_G(P, dc->fc[1].b));
-    nn_relu_backward(s->flat[0], s->dflat[0], s->dflat[0], (size_t)b * DENSE);
-    nn_linear_backward(b, dc->in, DENSE, zq, DQ_W(P, dc->fc[0].w), s->dflat[0], dzq,
+    nn_relu_backward(s->flat[0], s->dflat[0], s->dflat[0], (size_t)b * dense);
+    nn_linear_backward(b, dc->in, dense, zq, DQ_W(P, dc->fc[0].w), s->dflat[0], dzq,
                        DQ_G(P, dc->fc[0].w), DQ_G(P, dc->fc[0].b));
 }
 

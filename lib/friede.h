@@ -1,5 +1,5 @@
 /* friede.h: the network of Friede et al.'s categorical VAE, disentanglement_lib's
- * convolutional encoder and decoder (SPEC §4):
+ * convolutional encoder and decoder (SPEC §4), at the default n = m = 128:
  *   encoder: 4 x [conv 4x4 stride 2 pad 1, ReLU] with 32, 32, 64, 64 channels,
  *            flatten (H/16 * W/16 * 64, in (H,W,C) order as TensorFlow),
  *            Linear(-> 256), ReLU, Linear(256 -> d*K logits)
@@ -7,6 +7,7 @@
  *            reshape (H/16, W/16, 64), 4 x transposed conv 4x4 stride 2 pad 1
  *            with 64, 32, 32, channels outputs, ReLU between them; pixel
  *            logits out (BCE with logits on [0,1] images).
+ * The channels are n/4, n/4, n/2, n/2 and the dense width 2m in general.
  * Tensor names: encoder.conv.J, encoder.fc.J, decoder.fc.J, decoder.deconv.J
  * ({weight,bias}; transposed convs in PyTorch's [Cin,Cout,4,4] layout).
  *

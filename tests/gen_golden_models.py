@@ -41,15 +41,22 @@ KINDS = {
     "factordvae": {"beta": 0.01, "gamma": 0.1},
     "vqvae": {"beta": 0.01, "C": 2},
     "factorvqvae": {"beta": 0.01, "gamma": 0.1, "C": 2},
+    # Friede et al.: their own network (channels n/4, n/4, n/2, n/2, dense 2m),
+    # 16x16 images, tau 1 and the noise scale annealed over lr_period
+    "dvae-friede": {"beta": 1.0, "n": 8, "m": 4, "H": 16, "W": 16, "tau_rate": 0.0},
+    "factordvae-friede": {"beta": 1.0, "gamma": 0.5, "n": 8, "m": 4, "H": 16, "W": 16,
+                          "tau_rate": 0.0},
 }
 STEPS = 2
-AFTER_PREFIXES = ("encoder.fc.", "decoder.fc_in.", "decoder.conv_out.", "quantizer.",
+AFTER_PREFIXES = ("encoder.fc.", "decoder.fc_in.", "decoder.conv_out.", "quantizer.", "decoder.fc.",
+                  "encoder.conv.", "decoder.deconv.",
                   "discriminator.fc.0.", "discriminator.fc.5.")
 
 
 def head_of(kind):
     return {"ae": "identity", "bioae": "bio", "betavae": "gaussian", "factorvae": "gaussian",
-            "qlae": "qlae", "dvae": "logits", "factordvae": "logits"}.get(kind, "relaxed")
+            "qlae": "qlae", "dvae": "logits", "factordvae": "logits", "dvae-friede": "friede",
+            "factordvae-friede": "friede"}.get(kind, "relaxed")
 
 
 def widths(c):
@@ -61,7 +68,73 @@ def widths(c):
         return d * K, d, d * K, d * K
     if h == "gaussian":
         return 2 * d, d, d, d
+    if h == "friede":
+        return d * K, d, d, d * K
     return d, d, d, 0
+
+
+def friede_value(K):
+    return torch.tensor([-1 + 2 * k / (K - 1) for k in range(K)], dtype=torch.float32)
+
+
+def noise_scale(step, period):
+    t = step / period if period > 0 and step < period else 1.0
+    return 2.0 + (0.5 - 2.0) * 0.5 * (1 + np.cos(np.pi * t))
+
+
+class FriedeEncoder(nn.Module):
+    """disentanglement_lib's conv encoder; flattens in (H,W,C) order."""
+
+    def __init__(self, c):
+        super().__init__()
+        q = c["n"] // 4
+        ch = [c["channels"], q, q, 2 * q, 2 * q]
+        self.conv = nn.ModuleList(nn.Conv2d(ch[j], ch[j + 1], 4, 2, 1) for j in range(4))
+        top = (c["H"] // 16) * (c["W"] // 16) * 2 * q
+        self.fc = nn.ModuleList([nn.Linear(top, 2 * c["m"]), nn.Linear(2 * c["m"], c["d"] * c["K"])])
+
+    def forward(self, x):
+        for conv in self.conv:
+            x = F.relu(conv(x))
+        x = x.permute(0, 2, 3, 1).flatten(1)
+        return self.fc[1](F.relu(self.fc[0](x)))
+
+
+class FriedeDecoder(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        q = c["n"] // 4
+        self.shape = (c["H"] // 16, c["W"] // 16, 2 * q)
+        top = self.shape[0] * self.shape[1] * self.shape[2]
+        self.fc = nn.ModuleList([nn.Linear(c["d"], 2 * c["m"]), nn.Linear(2 * c["m"], top)])
+        ch = [2 * q, 2 * q, q, q, c["channels"]]
+        self.deconv = nn.ModuleList(nn.ConvTranspose2d(ch[j], ch[j + 1], 4, 2, 1) for j in range(4))
+
+    def forward(self, zq):
+        h = F.relu(self.fc[1](F.relu(self.fc[0](zq))))
+        h = h.view(-1, *self.shape).permute(0, 3, 1, 2)
+        for j, dc in enumerate(self.deconv):
+            h = dc(h)
+            if j < 3:
+                h = F.relu(h)
+        return h
+
+
+class Discriminator(nn.Module):
+    """The TC discriminator with a given LeakyReLU slope."""
+
+    def __init__(self, width, hidden, slope):
+        super().__init__()
+        dims = [width] + [hidden] * 5 + [2]
+        self.fc = nn.ModuleList(nn.Linear(dims[i], dims[i + 1]) for i in range(6))
+        self.slope = slope
+
+    def forward(self, w):
+        for i, fc in enumerate(self.fc):
+            w = fc(w)
+            if i < 5:
+                w = F.leaky_relu(w, self.slope)
+        return w
 
 
 class Codebook(nn.Module):
@@ -75,17 +148,21 @@ class Model(nn.Module):
         super().__init__()
         self.c = c
         enc, dec, disc, _ = widths(c)
-        self.encoder = dm.Encoder({**c, "d": enc, "C": 1})
-        self.decoder = dm.Decoder({**c, "d": dec, "C": 1})
         h = head_of(c["kind"])
+        self.friede = h == "friede"
+        if self.friede:
+            self.encoder, self.decoder = FriedeEncoder(c), FriedeDecoder(c)
+        else:
+            self.encoder = dm.Encoder({**c, "d": enc, "C": 1})
+            self.decoder = dm.Decoder({**c, "d": dec, "C": 1})
         shape = {"relaxed": (c["K"], c["C"]), "logits": (c["K"], 1), "qlae": (c["d"], c["K"])}
         if h in shape:
             self.quantizer = Codebook(shape[h])
         self.factor = c["kind"].startswith("factor")
         if self.factor:
-            self.discriminator = dm.TCDiscriminator({**c, "d": disc, "K": 1})
+            self.discriminator = Discriminator(disc, c["disc_hidden"], 0.01 if self.friede else 0.2)
 
-    def head(self, z, noise, tau):
+    def head(self, z, noise, tau, scale=1.0):
         """z -> (decoder input, discriminator input, regulariser, weighted share)."""
         c, h = self.c, head_of(self.c["kind"])
         b, d, K = z.shape[0], c["d"], c["K"]
@@ -100,6 +177,13 @@ class Model(nn.Module):
             q = F.softmax(logits, -1)
             kl = (q * torch.log(q * K + 1e-10)).sum(-1).mean()
             return zq, w.reshape(b, -1), kl, c["beta"] * kl
+        if h == "friede":
+            logits = z.view(b, d, K)
+            w = F.softmax((logits + scale * noise.view(b, d, K)) / tau, -1)
+            zq = (w * friede_value(K)).sum(-1)
+            q = F.softmax(logits, -1)
+            kl = (q * torch.log(q * K + 1e-10)).sum(-1).sum(-1).mean()
+            return zq, zq, kl, c["beta"] * kl
         if h == "gaussian":
             mu, lv = z[:, :d], z[:, d:]
             zs = mu + noise.view(b, d) * torch.exp(0.5 * lv)
@@ -126,16 +210,21 @@ def train(model, x_all, g1, g2, perm):
     opt = torch.optim.Adam(vae, lr=c["lr"], betas=(0.9, 0.999))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, c["lr_period"], c["lr_min"])
     if model.factor:
-        opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=c["disc_lr"], betas=(0.9, 0.999))
+        opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=c["disc_lr"],
+                                 betas=(0.5, 0.9) if model.friede else (0.9, 0.999))
         sched_d = torch.optim.lr_scheduler.CosineAnnealingLR(opt_d, c["lr_period"], c["lr_min"])
     losses = []
     for s in range(x_all.shape[0]):
         tau = float(np.exp(-c["tau_rate"] * s))
-        x = dm.images_to_nchw(x_all[s])
+        scale = noise_scale(s, c["lr_period"]) if model.friede else 1.0
+        x = dm.images_to_nchw(x_all[s]) + (0.5 if model.friede else 0.0)
         b = x.shape[0] // 2 if model.factor else x.shape[0]
         x1, x2 = x[:b], x[b:]
-        zq, disc_in, reg, weighted = model.head(model.encoder(x1), torch.as_tensor(g1[s]), tau)
-        recon = F.mse_loss(model.decoder(zq), x1)
+        zq, disc_in, reg, weighted = model.head(model.encoder(x1), torch.as_tensor(g1[s]), tau, scale)
+        if model.friede:
+            recon = F.binary_cross_entropy_with_logits(model.decoder(zq), x1, reduction="sum") / b
+        else:
+            recon = F.mse_loss(model.decoder(zq), x1)
         loss = recon + weighted
         tc, d_loss = torch.zeros(()), torch.zeros(())
         if model.factor:
@@ -147,7 +236,7 @@ def train(model, x_all, g1, g2, perm):
         opt.step()
         if model.factor:
             with torch.no_grad():
-                _, w2, _, _ = model.head(model.encoder(x2), torch.as_tensor(g2[s]), tau)
+                _, w2, _, _ = model.head(model.encoder(x2), torch.as_tensor(g2[s]), tau, scale)
                 w2 = w2.view(b, c["d"], -1)
                 p = torch.as_tensor(perm[s]).long()
                 wp = torch.stack([w2[p[j], j, :] for j in range(c["d"])], 1)
