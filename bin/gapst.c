@@ -13,7 +13,8 @@ static const char usage_text[] =
     "usage: gapst -m CKPT [--json] < STREAM\n"
     "Print the straight-through gap |mean loss with hard argmax samples - mean loss with\n"
     "soft samples| (noise off) of a categorical model over the images x of a stream.\n"
-    "  -m, --model CKPT   checkpoint written by train (qvae, vqvae, dvae and their factor kinds)\n"
+    "  -m, --model CKPT   checkpoint of a categorical model (qvae, vqvae, dvae, dvae-friede,\n"
+    "                     and their factor kinds)\n"
     "  --json             one JSON object instead of the text line\n"
     "  --help             this text\n";
 

@@ -51,3 +51,33 @@ check "gapst of a dvae" sh -c "gapst -m $T/dvae.st --json <$T/s | grep -q '\"gap
 check "gapst of a vqvae, text line" sh -c "gapst -m $T/vqvae.st <$T/s | grep -q '^GapST .*16 images)'"
 check_err "gapst refuses a continuous model" 65 "no categorical posterior" gapst -m "$T/ae.st" <"$T/s"
 check_err "gapst needs -m" 2 "no checkpoint" gapst <"$T/s"
+
+# Friede et al.'s pair on 16x16 images (their network halves the size four times)
+"$PY" "$here/model_stream.py" 16 8 16 16 3 1 >"$T/s16"
+for kind in dvae-friede factordvae-friede; do
+    check "train $kind" sh -c "train -o $T/$kind.st --model $kind $tiny --latents 4 <$T/s16 2>/dev/null"
+    check "$kind: enc | quant | dec" sh -c \
+        "enc -m $T/$kind.st <$T/s16 | quant -m $T/$kind.st | dec -m $T/$kind.st >$T/$kind.out"
+    check "$kind: logits, codes, expected values, sigmoid output" "$PY" -c "
+import msgpack, numpy as np
+u = msgpack.Unpacker(open('$T/$kind.out', 'rb'), raw=False)
+next(u)
+b = next(u)
+assert b['z']['shape'] == [8, 20] and b['code']['shape'] == [8, 4] and b['zq']['shape'] == [8, 4]
+zq = np.frombuffer(b['zq']['data'], np.float32)
+xhat = np.frombuffer(b['xhat']['data'], np.float32)
+assert (abs(zq) <= 1).all() and (xhat > 0).all() and (xhat < 1).all()
+"
+    check "$kind: gapst" sh -c "gapst -m $T/$kind.st <$T/s16 | grep -q '^GapST '"
+done
+check_err "Friede network needs multiples of 16" 2 "multiples of 16" \
+    sh -c "train -o $T/f8.st --model dvae-friede $tiny <$T/s"
+check "dvae-friede preset: d = 10, K = 64, batch 64, tau 1" sh -c \
+    "train -o $T/fp.st --model dvae-friede --steps 0 --width 8 --dense 8 <$T/s16 2>/dev/null"
+check "dvae-friede preset values" "$PY" -c "
+import json, struct
+raw = open('$T/fp.st', 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+c = json.loads(json.loads(raw[8:8 + n])['__metadata__']['config'])
+assert (c['d'], c['K'], c['batch'], c['tau_rate'], c['lr'], c['beta']) == (10, 64, 64, 0, 1e-4, 1), c
+"
