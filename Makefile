@@ -121,3 +121,11 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- engine: benchmark programs (tests/bench/*.c, run by tests/bench/*.sh) ----
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBDISQ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(LIBDISQ) $(LDLIBS) -o $@
+tests bench: $(BENCHES)

@@ -3,14 +3,14 @@
 # for a 2-core CPU (a few minutes): train a small FactorQVAE, reconstruct
 # held-out samples and report the reconstruction MSE.
 #   BIN     directory of the disq tools (default build/bin)
-#   STEPS   training iterations (default 300)
+#   STEPS   training iterations (default 500)
 #   OUT     where the checkpoint and the training log go (default a temp dir)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=${BIN:-$here/../build/bin}
 PATH=$BIN:$PATH
 PY=${PYTHON:-/usr/bin/python3}
-STEPS=${STEPS:-300}
+STEPS=${STEPS:-500}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/disq-demo.XXXXXX")}
 mkdir -p "$OUT"
 # small parallel regions: let idle OpenMP threads sleep instead of spinning

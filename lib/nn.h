@@ -8,14 +8,18 @@
  *    (H,W,C): a Linear after a flatten needs its input columns permuted when
  *    converting to or from PyTorch.
  *  - nn_X_forward(...) writes its output; nn_X_backward(...) OVERWRITES the
- *    input gradient dx (dx may be NULL to skip it) and ACCUMULATES (+=) into
+ *    input gradient dx (for convolution, linear, pooling and quantizer
+ *    layers dx may be NULL to skip it) and ACCUMULATES (+=) into
  *    weight/bias gradients dw/db (NULL skips them), so a training step zeroes
  *    the gradients once and several uses of one weight simply add up.
  *  - Loss forwards return a double; a loss backward takes `scale`, the factor
  *    the returned value carries in the total loss (the loss weight, or the
  *    incoming gradient), and OVERWRITES its input gradient.
  *  - Deterministic: the same inputs give bitwise the same outputs on the same
- *    machine and thread count (reductions use fixed blocks and orders).
+ *    machine and thread count (reductions use fixed blocks and orders; the
+ *    convolution weight gradient sums per-thread partials in thread order).
+ *  - Call these functions from one thread: they parallelize internally with
+ *    OpenMP (and switch OpenBLAS to one thread while they run).
  *  - Elementwise functions allow in-place use (y == x, dx == dy) where their
  *    comment says so; GEMM-based layers need distinct buffers. */
 #ifndef DISQ_NN_H
@@ -38,6 +42,21 @@ double nn_sum_sq(const float *x, size_t n);
 /* sums[j] += sum over rows i of x[i,j], x [rows,cols] (bias gradients). */
 void nn_sum_rows_add(const float *x, size_t rows, int cols, float *sums);
 
+/* ---- matrix multiply (nn_gemm.c) ---- */
+
+/* Row-major C[m,n] = alpha op(A) op(B) + beta C (op = transpose when
+ * trans_x is nonzero), through OpenBLAS but split into row or column blocks
+ * run on OpenMP threads with OpenBLAS single-threaded.  OpenMP and OpenBLAS
+ * threads each spin-wait after their parallel work, so alternating them
+ * leaves the cores to spinners; running all parallel work on OpenMP threads
+ * avoids that.  Every output element comes from one serial GEMM. */
+void nn_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+              int lda, const float *b, int ldb, float beta, float *c, int ldc);
+/* Makes OpenBLAS single-threaded until nn_blas_serial_end(returned value),
+ * for callers that run BLAS inside their own OpenMP regions. */
+int nn_blas_serial_begin(void);
+void nn_blas_serial_end(int saved_threads);
+
 /* ---- 2-D convolution, NHWC, PyTorch weight layout (nn_conv.c) ---- */
 
 /* Geometry of one convolution.  For nn_conv2d_*: input [n,h,w,cin], weight
@@ -56,8 +75,11 @@ int nn_conv2d_out_w(const nn_conv *c);
 int nn_conv_transpose2d_out_h(const nn_conv *c); /* (h - 1) stride - 2 pad + kh */
 int nn_conv_transpose2d_out_w(const nn_conv *c);
 
-/* y = conv(x, w) + b; b may be NULL.  1x1 stride-1 convolutions are a single
- * GEMM; others use im2col in chunks of images (bounded scratch memory). */
+/* y = conv(x, w) + b; b may be NULL.  Runs over chunks of output pixels,
+ * each thread doing im2col for its chunk (a cache-sized scratch) and a serial
+ * GEMM; 1x1 stride-1 convolutions skip im2col.  The input gradient of a
+ * stride-1 convolution is itself computed as a convolution of dy with the
+ * flipped kernel; other strides use a col2im gather per image. */
 void nn_conv2d_forward(const nn_conv *c, const float *x, const float *w, const float *b,
                        float *y);
 /* dx = dL/dx (overwritten), dw += dL/dw, db += dL/db; any may be NULL. */
