@@ -69,10 +69,6 @@ void dq_step_noise_draw(dq_trainer *t, long long step, int batch) {
     }
 }
 
-void dq_scale_images(const uint8_t *x, size_t n, float *out) {
-    for (size_t i = 0; i < n; i++) out[i] = (float)x[i] * (1.0f / 255.0f) - 0.5f;
-}
-
 void dq_model_encode(const dq_model *mdl, dq_net_state *s, const uint8_t *x, int b, float *z) {
     dq_model_encode_sampled(mdl, s, x, b, 0, 0, z);
 }

@@ -68,9 +68,6 @@ void dq_step_noise_draw(dq_trainer *t, long long step, int batch);
 void dq_train_step(dq_trainer *t, const uint8_t *x, int batch, const dq_step_noise *noise,
                    dq_step_stats *st);
 
-/* Images u8 -> x/255 - 0.5 (the MSE models' range). */
-void dq_scale_images(const uint8_t *x, size_t n, float *out);
-
 /* Inference.  encode: x u8 [b,...] -> z [b, dq_config_latent_width]: the
  * encoder output, except for Gaussian kinds (betavae, factorvae) the mean mu
  * [b,d]; encode_sampled with `sample` writes their draw mu + eps
