@@ -81,3 +81,12 @@ n = struct.unpack('<Q', raw[:8])[0]
 c = json.loads(json.loads(raw[8:8 + n])['__metadata__']['config'])
 assert (c['d'], c['K'], c['batch'], c['tau_rate'], c['lr'], c['beta']) == (10, 64, 64, 0, 1e-4, 1), c
 "
+
+# the random numbers of an iteration depend only on the seed and the step
+"$PY" "$here/model_stream.py" 40 8 8 8 3 2 >"$T/s40"
+for kind in betavae factordvae; do
+    check "$kind: resume 2+3 equals 5 bit for bit" sh -c \
+        "train -o $T/r1.st --model $kind ${tiny%--steps 2*} --steps 5 --save-every 0 <$T/s40 2>/dev/null &&
+         train -o $T/r2.st --model $kind ${tiny%--steps 2*} --steps 2 --save-every 0 <$T/s40 2>/dev/null &&
+         train -o $T/r2.st --resume --steps 5 --save-every 0 <$T/s40 2>/dev/null && cmp $T/r1.st $T/r2.st"
+done
