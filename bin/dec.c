@@ -1,11 +1,12 @@
 /* dec: add the reconstruction xhat to every batch of a disq stream (man 1 dec). */
+#include "kinds.h"
 #include "stage.h"
 #include "util.h"
 
 static const char usage[] =
     "usage: dec -m CKPT < STREAM > STREAM\n"
     "Add xhat (f32 [B,H,W,C], the reconstruction on the [0,1] pixel scale, unclamped)\n"
-    "to each batch; reads zq.\n"
+    "to each batch; reads zq (continuous models: zq, else z).\n"
     "  -m, --model CKPT   checkpoint written by train\n"
     "  --help             this text\n";
 
@@ -15,9 +16,10 @@ int main(int argc, char **argv) {
     dq_stage_open(&s, argc, argv, usage, 0);
     const dq_model_config *c = &s.t.model.cfg;
     dq_stage_header(&s, 0);
-    const int64_t width[1] = {dq_config_latent_width(c)};
+    const int64_t width[1] = {dq_kind_decoder_width(c)};
     while (dq_stage_next(&s)) {
-        const dq_tensor *zq = dq_stage_field(&s, "zq", DQ_F32, 1, width);
+        const char *input = !dq_kind_is_discrete(c->kind) && !dq_batch_get(&s.b, "zq") ? "z" : "zq";
+        const dq_tensor *zq = dq_stage_field(&s, input, DQ_F32, 1, width);
         const int64_t shape[4] = {zq->shape[0], c->H, c->W, c->channels};
         const float *zv = zq->data;
         dq_tensor *xhat = dq_batch_put(&s.b, "xhat", DQ_F32, 4, shape);

@@ -32,7 +32,9 @@ static void usage(FILE *f) {
             "usage: train -o CKPT [options] < STREAM\n"
             "Train a QVAE or FactorQVAE on the images (field x) of a disq stream.\n"
             "  -o, --output CKPT     checkpoint (.safetensors), written atomically\n"
-            "  --model KIND          qvae | factorqvae (default factorqvae)\n"
+            "  --model KIND          factorqvae (default) | qvae | vqvae | factorvqvae | dvae |\n"
+            "                        factordvae | ae | betavae | factorvae | bioae | qlae |\n"
+            "                        dvae-friede | factordvae-friede (see man 1 train)\n"
             "  --preset DATASET      beta/gamma of shapes3d | isaac3d | mpi3d (default shapes3d)\n"
             "  --width N  --dense M  --latents D (default 2F)  --codebook K  --codebook-dim C\n"
             "  --disc-hidden H  --beta B  --gamma G  --lr LR  --lr-min LR  --disc-lr LR\n"
@@ -141,7 +143,7 @@ int main(int argc, char **argv) {
         switch (c) {
         case 'o': out = optarg; break;
         case OPT_MODEL:
-            if (dq_model_kind_parse(optarg, &kind)) dq_die(DQ_EXIT_USAGE, "unknown model '%s' (qvae, factorqvae)", optarg);
+            if (dq_model_kind_parse(optarg, &kind)) dq_die(DQ_EXIT_USAGE, "unknown model '%s' (see --help)", optarg);
             break;
         case OPT_PRESET: preset = optarg; break;
         case OPT_STEPS:
@@ -187,7 +189,7 @@ int main(int argc, char **argv) {
         cfg.H = (int)h.shape[0];
         cfg.W = (int)h.shape[1];
         cfg.channels = (int)h.shape[2];
-        cfg.d = 2 * h.nfactors;
+        if (!cfg.d) cfg.d = 2 * h.nfactors; /* the Friede presets fix d = 10 */
         for (int i = 0; i < nset; i++)
             if (dq_config_set(&cfg, set_key[i], set_val[i]))
                 dq_die(DQ_EXIT_USAGE, "bad value '%s' for %s", set_val[i], set_key[i]);

@@ -7,11 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "friede.h"
+#include "kinds.h"
 #include "nn.h"
 #include "rng.h"
 #include "util.h"
 
-static const char *kind_names[DQ_NMODEL_KINDS] = {"qvae", "factorqvae"};
+static const char *kind_names[DQ_NMODEL_KINDS] = {
+    "qvae", "factorqvae", "ae", "betavae", "factorvae", "bioae", "qlae",
+    "dvae", "factordvae", "vqvae", "factorvqvae", "dvae-friede", "factordvae-friede"};
 
 const char *dq_model_kind_name(dq_model_kind k) { return kind_names[k]; }
 
@@ -24,7 +28,10 @@ int dq_model_kind_parse(const char *s, dq_model_kind *out) {
     return -1;
 }
 
-int dq_model_kind_is_factor(dq_model_kind k) { return k == DQ_MODEL_FACTORQVAE; }
+int dq_model_kind_is_factor(dq_model_kind k) {
+    return k == DQ_MODEL_FACTORQVAE || k == DQ_MODEL_FACTORVAE || k == DQ_MODEL_FACTORDVAE ||
+           k == DQ_MODEL_FACTORVQVAE || k == DQ_MODEL_FACTORDVAE_FRIEDE;
+}
 
 /* One table drives setting by name, JSON output and JSON input, so a new
  * field cannot be forgotten by one of them. */
@@ -69,29 +76,6 @@ void dq_config_defaults(dq_model_config *c, dq_model_kind kind) {
     c->seed = 1;
     c->init_std = 0.02;
     dq_config_preset(c, "shapes3d");
-}
-
-int dq_config_preset(dq_model_config *c, const char *dataset) {
-    static const struct {
-        const char *name;
-        double qvae_beta, fq_beta, fq_gamma;
-    } table[] = {
-        {"shapes3d", 1e-3, 1e-3, 1e-4},
-        {"isaac3d", 5e-5, 5e-5, 5e-5},
-        {"mpi3d", 5e-5, 5e-5, 1e-6},
-    };
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (strcmp(dataset, table[i].name) != 0) continue;
-        if (c->kind == DQ_MODEL_FACTORQVAE) {
-            c->beta = table[i].fq_beta;
-            c->gamma = table[i].fq_gamma;
-        } else {
-            c->beta = table[i].qvae_beta;
-            c->gamma = 0;
-        }
-        return 0;
-    }
-    return -1;
 }
 
 static const field *find_field(const char *key) {
@@ -179,6 +163,8 @@ int dq_config_check(const dq_model_config *c, char *err, size_t errlen) {
     else if (c->H < 4 || c->W < 4 || c->H % 4 || c->W % 4)
         why = "image height and width must be positive multiples of 4";
     else if (c->channels < 1) why = "channels must be positive";
+    else if (dq_kind_head(c->kind) == DQ_HEAD_FRIEDE && (c->H % 16 || c->W % 16))
+        why = "the Friede network needs image height and width multiples of 16";
     else if (c->disc_hidden < 1) why = "disc_hidden must be positive";
     else if (!(c->lr > 0) || !(c->disc_lr > 0) || c->lr_min < 0) why = "learning rates must be positive";
     else if (c->lr_period < 1) why = "lr_period must be positive";
@@ -195,7 +181,7 @@ int dq_config_check(const dq_model_config *c, char *err, size_t errlen) {
     return why ? -1 : 0;
 }
 
-int dq_config_latent_width(const dq_model_config *c) { return c->d * c->C; }
+int dq_config_latent_width(const dq_model_config *c) { return dq_kind_z_width(c); }
 
 /* ---- parameter registry ---- */
 
@@ -303,9 +289,25 @@ static dq_resblock add_block(dq_param_set *P, const char *prefix, int cin, int c
     return blk;
 }
 
+void dq_tcdisc_register(dq_tcdisc *t, dq_param_set *P, int in, int hidden) {
+    char name[64];
+    t->in = in;
+    t->hidden = hidden;
+    t->slope = 0.2f;
+    for (int i = 0; i < DQ_DISC_LAYERS; i++) {
+        snprintf(name, sizeof name, "discriminator.fc.%d", i);
+        t->fc[i] = add_layer(P, DQ_GROUP_DISC, name, i == 0 ? in : hidden,
+                             i == DQ_DISC_LAYERS - 1 ? 2 : hidden, 0);
+    }
+}
+
 void dq_model_build(dq_model *mdl, const dq_model_config *cfg) {
     memset(mdl, 0, sizeof *mdl);
     mdl->cfg = *cfg;
+    if (dq_kind_head(cfg->kind) == DQ_HEAD_FRIEDE) {
+        dq_friede_build(mdl);
+        return;
+    }
     dq_param_set *P = &mdl->params;
     const int n = cfg->n, cell = (cfg->H / 4) * (cfg->W / 4);
     char name[64];
@@ -315,7 +317,7 @@ void dq_model_build(dq_model *mdl, const dq_model_config *cfg) {
     e->W = cfg->W;
     e->n = n;
     e->m = cfg->m;
-    e->out = dq_config_latent_width(cfg);
+    e->out = dq_kind_encoder_width(cfg);
     e->conv_in = add_layer(P, DQ_GROUP_MODEL, "encoder.conv_in", cfg->channels, n, 3);
     const int enc_ch[DQ_NBLOCKS + 1] = {n, n, n, 2 * n, 2 * n, 4 * n, 4 * n};
     for (int i = 0; i < DQ_NBLOCKS; i++) {
@@ -330,7 +332,7 @@ void dq_model_build(dq_model *mdl, const dq_model_config *cfg) {
     dc->H = cfg->H;
     dc->W = cfg->W;
     dc->n = n;
-    dc->in = dq_config_latent_width(cfg);
+    dc->in = dq_kind_decoder_width(cfg);
     dc->fc_in = add_layer(P, DQ_GROUP_MODEL, "decoder.fc_in", dc->in, 64 * cell, 0);
     const int dec_ch[DQ_NBLOCKS + 1] = {64, 4 * n, 4 * n, 2 * n, 2 * n, n, n};
     for (int i = 0; i < DQ_NBLOCKS; i++) {
@@ -339,19 +341,13 @@ void dq_model_build(dq_model *mdl, const dq_model_config *cfg) {
     }
     dc->conv_out = add_layer(P, DQ_GROUP_MODEL, "decoder.conv_out", n, cfg->channels, 1);
 
-    int64_t cb_shape[2] = {cfg->K, cfg->C};
-    mdl->codebook = dq_params_add(P, DQ_GROUP_MODEL, "quantizer.codebook", 2, cb_shape);
+    int64_t cb_shape[2];
+    mdl->codebook = dq_kind_codebook_shape(cfg, cb_shape)
+                        ? dq_params_add(P, DQ_GROUP_MODEL, "quantizer.codebook", 2, cb_shape)
+                        : -1;
 
-    if (dq_model_kind_is_factor(cfg->kind)) {
-        dq_tcdisc *t = &mdl->disc;
-        t->in = cfg->d * cfg->K;
-        t->hidden = cfg->disc_hidden;
-        for (int i = 0; i < DQ_DISC_LAYERS; i++) {
-            snprintf(name, sizeof name, "discriminator.fc.%d", i);
-            t->fc[i] = add_layer(P, DQ_GROUP_DISC, name, i == 0 ? t->in : t->hidden,
-                                 i == DQ_DISC_LAYERS - 1 ? 2 : t->hidden, 0);
-        }
-    }
+    if (dq_model_kind_is_factor(cfg->kind))
+        dq_tcdisc_register(&mdl->disc, P, dq_kind_disc_width(cfg), cfg->disc_hidden);
     dq_params_alloc(P);
 }
 

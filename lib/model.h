@@ -16,10 +16,16 @@
 #include "json.h"
 #include "optim.h"
 
-/* Models of the family.  The others of SPEC §4 (ae, betavae, factorvae,
- * bioae, qlae, dvae, factordvae, vqvae) join as new kinds: the network below
- * only depends on the encoder's output width and the decoder's input width. */
-typedef enum { DQ_MODEL_QVAE, DQ_MODEL_FACTORQVAE, DQ_NMODEL_KINDS } dq_model_kind;
+/* Models of the family.  The network below only depends on the encoder's
+ * output width and the decoder's input width; lib/kinds.h says what each
+ * kind's latent head needs (widths, noise, codebook, presets). */
+typedef enum {
+    DQ_MODEL_QVAE, DQ_MODEL_FACTORQVAE,
+    DQ_MODEL_AE, DQ_MODEL_BETAVAE, DQ_MODEL_FACTORVAE, DQ_MODEL_BIOAE, DQ_MODEL_QLAE,
+    DQ_MODEL_DVAE, DQ_MODEL_FACTORDVAE, DQ_MODEL_VQVAE, DQ_MODEL_FACTORVQVAE,
+    DQ_MODEL_DVAE_FRIEDE, DQ_MODEL_FACTORDVAE_FRIEDE,
+    DQ_NMODEL_KINDS
+} dq_model_kind;
 
 const char *dq_model_kind_name(dq_model_kind k);
 int dq_model_kind_parse(const char *s, dq_model_kind *out); /* 0, or -1 unknown */
@@ -45,8 +51,8 @@ typedef struct {
 
 /* The FactorQVAE reference defaults (Shapes3D values, 64x64x3, d unset). */
 void dq_config_defaults(dq_model_config *c, dq_model_kind kind);
-/* Hyperparameters of SPEC §4's table for "shapes3d", "isaac3d" or "mpi3d";
- * -1 for an unknown name. */
+/* Hyperparameters of SPEC §4's table for "shapes3d", "isaac3d" or "mpi3d"
+ * (lib/kinds.c); -1 for an unknown name. */
 int dq_config_preset(dq_model_config *c, const char *dataset);
 /* Set one field by its name (the names of dq_config_to_json and of the
  * train options): 0, -1 unknown key, -2 bad value. */
@@ -56,7 +62,7 @@ void dq_config_to_json(const dq_model_config *c, dq_jbuf *b);
 int dq_config_from_json(dq_model_config *c, const char *json, char *err, size_t errlen);
 /* 0 when the values describe a buildable model, else -1 with the reason. */
 int dq_config_check(const dq_model_config *c, char *err, size_t errlen);
-/* Encoder output width: d*C for the QVAE family. */
+/* Width of the z that `enc` writes (dq_kind_z_width). */
 int dq_config_latent_width(const dq_model_config *c);
 
 /* ---- named parameters ---- */
@@ -164,7 +170,20 @@ typedef struct {
 typedef struct {
     dq_layer fc[DQ_DISC_LAYERS];
     int in, hidden;
+    float slope; /* LeakyReLU slope (0.2; Friede et al. 0.01) */
 } dq_tcdisc;
+
+/* Friede et al.'s network, disentanglement_lib's conv encoder / deconv
+ * decoder (lib/friede.h). */
+#define DQ_FRIEDE_CONVS 4
+typedef struct {
+    dq_layer conv[DQ_FRIEDE_CONVS], fc[2];
+    int H, W, channels, out;
+} dq_friede_encoder;
+typedef struct {
+    dq_layer fc[2], deconv[DQ_FRIEDE_CONVS];
+    int H, W, channels, in;
+} dq_friede_decoder;
 
 /* Encoder: x [b,H,W,channels] (already scaled) -> z [b,out]. */
 void dq_encoder_forward(const dq_encoder *e, const dq_param_set *P, dq_net_state *s,
@@ -177,6 +196,9 @@ void dq_decoder_forward(const dq_decoder *dcd, const dq_param_set *P, dq_net_sta
                         const float *zq, int b, float *y);
 void dq_decoder_backward(const dq_decoder *dcd, const dq_param_set *P, dq_net_state *s,
                          const float *zq, const float *dy, int b, float *dzq);
+/* Register a discriminator's tensors (group DQ_GROUP_DISC, names
+ * discriminator.fc.J) in P, before dq_params_alloc. */
+void dq_tcdisc_register(dq_tcdisc *t, dq_param_set *P, int in, int hidden);
 /* TC discriminator: w [b,in] -> logits [b,2]. */
 void dq_tcdisc_forward(const dq_tcdisc *t, const dq_param_set *P, dq_net_state *s,
                        const float *w, int b, float *logits);
@@ -193,8 +215,10 @@ typedef struct {
     dq_param_set params;
     dq_encoder enc;
     dq_decoder dec;
-    int codebook; /* [K,C] */
+    int codebook; /* [K,C] ([d,K] for QLAE); -1 for kinds without one */
     dq_tcdisc disc;
+    dq_friede_encoder fenc; /* the Friede kinds' network instead of enc/dec */
+    dq_friede_decoder fdec;
 } dq_model;
 
 /* Register and allocate every tensor for a checked config (weights zero). */

@@ -1,5 +1,8 @@
 /* qvae.h: the QVAE / FactorQVAE objective and training step (SPEC §4), and the
- * inference passes the tools use (encode, quantize, decode).
+ * inference passes the tools use (encode, quantize, decode).  Every other
+ * kind of SPEC §4 runs the same step with its own latent head (kinds.h):
+ * w, zq and KL below become the head's discriminator input, decoder input
+ * and regulariser.
  *
  * A training iteration of a factor model takes a batch of B images, split
  * into halves x1 (first B/2) and x2:
@@ -65,14 +68,21 @@ void dq_step_noise_draw(dq_trainer *t, long long step, int batch);
 void dq_train_step(dq_trainer *t, const uint8_t *x, int batch, const dq_step_noise *noise,
                    dq_step_stats *st);
 
-/* Images u8 -> x/255 - 0.5 (the MSE models' range). */
-void dq_scale_images(const uint8_t *x, size_t n, float *out);
-
-/* Inference.  encode: x u8 [b,...] -> z [b, d*C].  quantize: z -> code
- * [b,d] (argmin distance, or with `sample` a draw from softmax(-R) by the
+/* Inference.  encode: x u8 [b,...] -> z [b, dq_config_latent_width]: the
+ * encoder output, except for Gaussian kinds (betavae, factorvae) the mean mu
+ * [b,d]; encode_sampled with `sample` writes their draw mu + eps
+ * exp(logvar/2) instead, eps from Philox stream `stream` (other kinds: as
+ * encode).  quantize: z -> code [b,d] (argmax logits / argmin distance /
+ * nearest QLAE value, or with `sample` a draw from the softmax by the
  * Gumbel-max trick on Philox stream `stream` of the config's seed) and zq
- * [b, d*C].  decode: zq -> xhat [b,H,W,channels] on the [0,1] scale. */
+ * [b, decoder width]; continuous kinds (dq_kind_is_discrete 0) copy z to zq
+ * and leave code alone; the Friede kinds' zq is the expected value
+ * sum_k softmax(logits)_k e_k (e_code with `sample`).  decode: zq -> xhat
+ * [b,H,W,channels] on the [0,1] scale (the sigmoid of the Friede decoder's
+ * logits). */
 void dq_model_encode(const dq_model *mdl, dq_net_state *s, const uint8_t *x, int b, float *z);
+void dq_model_encode_sampled(const dq_model *mdl, dq_net_state *s, const uint8_t *x, int b,
+                             int sample, uint64_t stream, float *z);
 void dq_model_quantize(const dq_model *mdl, const float *z, int b, int sample, uint64_t stream,
                        int32_t *code, float *zq);
 void dq_model_decode(const dq_model *mdl, dq_net_state *s, const float *zq, int b, float *xhat);
