@@ -30,9 +30,9 @@ enum { OPT_MODEL = 1000, OPT_PRESET, OPT_STEPS, OPT_SAVE_EVERY, OPT_LOG, OPT_RES
 static void usage(FILE *f) {
     fprintf(f,
             "usage: train -o CKPT [options] < STREAM\n"
-            "Train a QVAE or FactorQVAE on the images (field x) of a disq stream.\n"
+            "Train a model (FactorQVAE by default) on the images (field x) of a disq stream.\n"
             "  -o, --output CKPT     checkpoint (.safetensors), written atomically\n"
-            "  --model KIND          factorqvae (default) | qvae | vqvae | factorvqvae | dvae |\n"
+            "  -m, --model KIND      factorqvae (default) | qvae | vqvae | factorvqvae | dvae |\n"
             "                        factordvae | ae | betavae | factorvae | bioae | qlae |\n"
             "                        dvae-friede | factordvae-friede (see man 1 train)\n"
             "  --preset DATASET      beta/gamma of shapes3d | isaac3d | mpi3d (default shapes3d)\n"
@@ -139,9 +139,10 @@ int main(int argc, char **argv) {
 
     int c;
     long long v;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:m:", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
+        case 'm':
         case OPT_MODEL:
             if (dq_model_kind_parse(optarg, &kind)) dq_die(DQ_EXIT_USAGE, "unknown model '%s' (see --help)", optarg);
             break;
