@@ -40,7 +40,8 @@ static void usage(FILE *f) {
             "  --disc-hidden H  --beta B  --gamma G  --lr LR  --lr-min LR  --disc-lr LR\n"
             "  --lr-period T  --tau-rate R  --batch B  --seed S  --init-std S\n"
             "                        (model options, see man 1 train)\n"
-            "  --steps N             train until iteration N (default 50000)\n"
+            "  --steps N             train until iteration N (default: the reference's 50000 for\n"
+            "                        factor models, 100000 for the others)\n"
             "  --save-every N        checkpoint every N iterations (default 1000; 0 = end only)\n"
             "  --log FILE.tsv        per-iteration losses\n"
             "  --resume              continue from CKPT: weights, optimizers, schedules, RNG,\n"
@@ -119,7 +120,7 @@ int main(int argc, char **argv) {
     dq_init(argv[0]);
     const char *out = NULL, *log_path = NULL, *preset = "shapes3d";
     dq_model_kind kind = DQ_MODEL_FACTORQVAE;
-    long long steps = 50000, save_every = 1000;
+    long long steps = -1, save_every = 1000;
     int resume = 0, nset = 0;
     const char *set_key[NMODEL_OPTS + 1], *set_val[NMODEL_OPTS + 1];
 
@@ -201,6 +202,8 @@ int main(int argc, char **argv) {
     }
     dataset_json = dq_header_to_json(&h);
     const dq_model_config *cfg = &t.model.cfg;
+    if (steps < 0) /* the reference: 50k iterations of 512 for factor models, 100k of 256 else */
+        steps = dq_model_kind_is_factor(cfg->kind) ? 50000 : 100000;
     saver sv = {&t, out, dataset_json};
 
     struct sigaction sa;
