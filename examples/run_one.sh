@@ -1,0 +1,47 @@
+#!/bin/bash
+# run_one.sh NAME MODEL SEED [OPTIONS]: train one model on $DATASET and score
+# it with the FactorQVAE paper's protocol, into $RUNS/NAME/.  OPTIONS is one
+# word list of extra train options (e.g. "--codebook 32 --gamma 1e-4").
+#
+# Idempotent and resumable: a run with $RUNS/NAME/scores.tsv is skipped; a run
+# killed during training continues from its last checkpoint (train --resume);
+# every result file is written under a temporary name and renamed.
+#
+# Environment (set by common.mk): BIN, RUNS, DATASET, STEPS (empty: train's
+# reference default), SMALL (size options of QUICK=1), EVAL_N, EVAL_TRAIN,
+# EVAL_TEST, DSLOAD_OPTS, METRICS, GAPST (1: also write $RUNS/NAME/gapst.json).
+set -euo pipefail
+name=$1 model=$2 seed=$3
+read -ra extra <<<"${4:-} ${SMALL:-}"
+PATH=$BIN:$PATH
+dir=$RUNS/$name
+if [ -s "$dir/scores.tsv" ]; then
+    echo "$name: finished earlier, skipped" >&2
+    exit 0
+fi
+mkdir -p "$dir"
+ck=$dir/model.safetensors
+if [ -f "$ck" ]; then
+    train_opts=(--resume)
+    echo "$name: resuming from $ck" >&2
+else
+    train_opts=(-m "$model" --preset "$DATASET" --seed "$seed" "${extra[@]}")
+fi
+# shellcheck disable=SC2086  # DSLOAD_OPTS is a list of options
+dsload "$DATASET" --split train --shuffle --repeat --seed "$seed" $DSLOAD_OPTS 2>/dev/null |
+    train -o "$ck" "${train_opts[@]}" ${STEPS:+--steps "$STEPS"} --log "$dir/train.tsv" 2>"$dir/train.log"
+
+# The reference scores a sampled z for Gaussian models, the code index for
+# categorical ones (quant's `code`, which metric prefers when present).
+enc_opts=()
+case $model in betavae | factorvae) enc_opts=(--sample) ;; esac
+dsload "$DATASET" --sample "$EVAL_N" --seed $((seed + 1000)) 2>/dev/null |
+    enc -m "$ck" "${enc_opts[@]}" | quant -m "$ck" | dec -m "$ck" |
+    metric $METRICS --train "$EVAL_TRAIN" --test "$EVAL_TEST" --tsv >"$dir/scores.tsv.tmp"
+if [ "${GAPST:-0}" = 1 ]; then
+    dsload "$DATASET" --sample "$EVAL_N" --seed $((seed + 2000)) 2>/dev/null |
+        gapst -m "$ck" --json >"$dir/gapst.json.tmp"
+    mv "$dir/gapst.json.tmp" "$dir/gapst.json"
+fi
+mv "$dir/scores.tsv.tmp" "$dir/scores.tsv"
+echo "$name: done" >&2
