@@ -1,0 +1,91 @@
+/* dci.c: disentanglement, completeness, informativeness (dci.h). */
+#include "dci.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "labels.h"
+#include "util.h"
+
+/* 1 - scipy.stats.entropy(v + 1e-11, base) over n values read with a stride. */
+static double one_minus_entropy(const double *v, int n, int stride, int base) {
+    double total = 0, h = 0;
+    for (int i = 0; i < n; i++) total += v[i * stride] + 1e-11;
+    for (int i = 0; i < n; i++) {
+        double q = (v[i * stride] + 1e-11) / total;
+        if (q > 0) h -= q * log(q);
+    }
+    return 1.0 - h / log((double)base);
+}
+
+/* Weighted mean of per-row (or per-column) scores, weights the row (column)
+ * sums of R; uniform when R is all zero. */
+static double weighted_score(const double *r, int rows, int cols, int row_stride, int col_stride) {
+    if (cols < 2) return NAN;
+    double grand = 0;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) grand += r[i * row_stride + j * col_stride];
+    double score = 0;
+    for (int i = 0; i < rows; i++) {
+        double mass = 0;
+        for (int j = 0; j < cols; j++) mass += r[i * row_stride + j * col_stride];
+        double w = grand == 0 ? 1.0 / rows : mass / grand;
+        score += w * one_minus_entropy(r + i * row_stride, cols, col_stride, cols);
+    }
+    return score;
+}
+
+double dq_dci_disentanglement(const double *r, int d, int f) {
+    return weighted_score(r, d, f, f, 1);
+}
+
+double dq_dci_completeness(const double *r, int d, int f) {
+    return weighted_score(r, f, d, 1, f);
+}
+
+int dq_dci(const dq_gbdt_params *p, const float *z_train, const int32_t *s_train, int64_t n_train,
+           const float *z_test, const int32_t *s_test, int64_t n_test, int d, int f,
+           double *importance, dq_dci_scores *out, int *bad_factor) {
+    int32_t *y = dq_malloc((size_t)n_train * sizeof *y);
+    int32_t *y_test = dq_malloc((size_t)(n_test > 0 ? n_test : 1) * sizeof *y_test);
+    int32_t *pred = dq_malloc((size_t)n_train * sizeof *pred);
+    int32_t *pred_test = dq_malloc((size_t)(n_test > 0 ? n_test : 1) * sizeof *pred_test);
+    double *imp = dq_malloc((size_t)d * sizeof *imp);
+    dq_gbdt_data g;
+    dq_gbdt_data_init(&g, z_train, n_train, d);
+    double acc_train = 0, acc_test = 0;
+    int status = 0;
+    for (int j = 0; j < f; j++) {
+        int32_t *classes;
+        int k = dq_labels_encode(s_train + j, n_train, f, y, &classes);
+        if (k < 2) {
+            free(classes);
+            *bad_factor = j;
+            status = -1;
+            break;
+        }
+        dq_labels_lookup(s_test + j, n_test, f, classes, k, y_test);
+        free(classes);
+        dq_gbdt_classify(p, &g, y, k, z_test, n_test, imp, pred, pred_test);
+        for (int i = 0; i < d; i++) importance[i * f + j] = fabs(imp[i]);
+        int64_t hit = 0;
+        for (int64_t i = 0; i < n_train; i++) hit += pred[i] == y[i];
+        acc_train += (double)hit / (double)n_train;
+        hit = 0;
+        for (int64_t i = 0; i < n_test; i++) hit += pred_test[i] == y_test[i];
+        acc_test += n_test > 0 ? (double)hit / (double)n_test : NAN;
+    }
+    if (status == 0) {
+        out->informativeness_train = acc_train / f;
+        out->informativeness_test = acc_test / f;
+        out->disentanglement = dq_dci_disentanglement(importance, d, f);
+        out->completeness = dq_dci_completeness(importance, d, f);
+    }
+    dq_gbdt_data_free(&g);
+    free(y);
+    free(y_test);
+    free(pred);
+    free(pred_test);
+    free(imp);
+    return status;
+}

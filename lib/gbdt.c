@@ -1,0 +1,315 @@
+/* gbdt.c: sklearn-compatible gradient-boosted classification trees (gbdt.h). */
+#include "gbdt.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define MAX_NODES ((1 << (DQ_GBDT_MAX_DEPTH + 1)) - 1)
+/* sklearn's splitter treats values closer than this as equal (float32). */
+#define FEATURE_THRESHOLD 1e-7f
+
+typedef struct {
+    int feature;            /* -1 for a leaf */
+    double threshold;       /* x <= threshold goes left */
+    int left, right;
+    int64_t n;
+    double sum, sq, impurity;
+    double value;           /* leaf output after the Newton step */
+} tree_node;
+
+typedef struct {
+    tree_node node[MAX_NODES];
+    int count;
+} tree;
+
+/* Per-node state of one pass over a feature's sorted samples. */
+typedef struct {
+    int64_t n_left;
+    double sum_left;
+    float last;
+    double best_proxy;
+    int best_feature;
+    double best_threshold;
+} scan_state;
+
+static int cmp_sort_key(const void *a, const void *b) {
+    const float *x = a, *y = b;
+    return (*x > *y) - (*x < *y);
+}
+
+void dq_gbdt_data_init(dq_gbdt_data *g, const float *x, int64_t n, int d) {
+    g->n = n;
+    g->d = d;
+    g->x = x;
+    g->order = dq_malloc((size_t)n * (size_t)d * sizeof *g->order);
+    g->sorted = dq_malloc((size_t)n * (size_t)d * sizeof *g->sorted);
+    typedef struct { float v; int32_t i; } key;
+    #pragma omp parallel for schedule(dynamic)
+    for (int f = 0; f < d; f++) {
+        key *keys = dq_malloc((size_t)(n > 0 ? n : 1) * sizeof *keys);
+        for (int64_t i = 0; i < n; i++) keys[i] = (key){x[i * d + f], (int32_t)i};
+        qsort(keys, (size_t)n, sizeof *keys, cmp_sort_key);
+        for (int64_t i = 0; i < n; i++) {
+            g->order[(int64_t)f * n + i] = keys[i].i;
+            g->sorted[(int64_t)f * n + i] = keys[i].v;
+        }
+        free(keys);
+    }
+}
+
+void dq_gbdt_data_free(dq_gbdt_data *g) {
+    free(g->order);
+    free(g->sorted);
+    g->order = NULL;
+    g->sorted = NULL;
+}
+
+static double mse_impurity(int64_t n, double sum, double sq) {
+    double mean = sum / (double)n;
+    return sq / (double)n - mean * mean;
+}
+
+/* One pass over feature f's sorted order, updating each splittable node's best
+ * split the way sklearn's BestSplitter scans positions (friedman_mse proxy). */
+static void scan_feature(const dq_gbdt_params *p, const dq_gbdt_data *g, int f, const double *r,
+                         const uint16_t *node_of, const unsigned char *splittable,
+                         const tree *t, scan_state *st, int first, int end) {
+    for (int j = first; j < end; j++) {
+        st[j].n_left = 0;
+        st[j].sum_left = 0;
+    }
+    const int32_t *order = g->order + (int64_t)f * g->n;
+    const float *sorted = g->sorted + (int64_t)f * g->n;
+    for (int64_t q = 0; q < g->n; q++) {
+        int32_t i = order[q];
+        int j = node_of[i];
+        if (!splittable[j]) continue;
+        scan_state *s = &st[j];
+        float v = sorted[q];
+        if (s->n_left > 0 && !(v <= s->last + FEATURE_THRESHOLD)) {
+            int64_t nl = s->n_left, nr = t->node[j].n - nl;
+            if (nl >= p->min_samples_leaf && nr >= p->min_samples_leaf) {
+                double sr = t->node[j].sum - s->sum_left;
+                double diff = (double)nr * s->sum_left - (double)nl * sr;
+                double proxy = diff * diff / ((double)nl * (double)nr);
+                if (proxy > s->best_proxy) {
+                    s->best_proxy = proxy;
+                    s->best_feature = f;
+                    double thr = s->last / 2.0 + v / 2.0;
+                    if (thr == v || isinf(thr)) thr = s->last;
+                    s->best_threshold = thr;
+                }
+            }
+        }
+        s->n_left++;
+        s->sum_left += r[i];
+        s->last = v;
+    }
+}
+
+/* Grow one friedman_mse regression tree on residuals r; node_of[i] ends as
+ * the leaf of training row i; importance[f] += this tree's un-normalised
+ * impurity decrease / n.  Returns the node count. */
+static int grow_tree(const dq_gbdt_params *p, const dq_gbdt_data *g, const double *r,
+                     uint16_t *node_of, tree *t, double *importance) {
+    int64_t n = g->n;
+    tree_node *root = &t->node[0];
+    memset(root, 0, sizeof *root);
+    root->feature = -1;
+    root->n = n;
+    for (int64_t i = 0; i < n; i++) {
+        node_of[i] = 0;
+        root->sum += r[i];
+        root->sq += r[i] * r[i];
+    }
+    root->impurity = mse_impurity(n, root->sum, root->sq);
+    t->count = 1;
+
+    unsigned char splittable[MAX_NODES];
+    scan_state st[MAX_NODES];
+    int first = 0, end = 1;
+    for (int depth = 0; depth < p->max_depth && first < end; depth++) {
+        int any = 0;
+        memset(splittable, 0, sizeof splittable);
+        for (int j = first; j < end; j++) {
+            tree_node *nd = &t->node[j];
+            splittable[j] = nd->n >= p->min_samples_split && nd->n >= 2 * p->min_samples_leaf &&
+                            !(nd->impurity <= DBL_EPSILON);
+            st[j].best_proxy = -INFINITY;
+            st[j].best_feature = -1;
+            any |= splittable[j];
+        }
+        if (!any) break;
+        for (int f = 0; f < g->d; f++) scan_feature(p, g, f, r, node_of, splittable, t, st, first, end);
+
+        int next = end;
+        for (int j = first; j < end; j++) {
+            splittable[j] = splittable[j] && st[j].best_feature >= 0;
+            if (!splittable[j]) continue;
+            tree_node *nd = &t->node[j];
+            nd->feature = st[j].best_feature;
+            nd->threshold = st[j].best_threshold;
+            nd->left = next++;
+            nd->right = next++;
+            for (int c = nd->left; c <= nd->right; c++) {
+                memset(&t->node[c], 0, sizeof t->node[c]);
+                t->node[c].feature = -1;
+            }
+        }
+        if (next == end) break;
+        for (int64_t i = 0; i < n; i++) {
+            int j = node_of[i];
+            if (!splittable[j]) continue;
+            const tree_node *nd = &t->node[j];
+            int c = g->x[i * g->d + nd->feature] <= nd->threshold ? nd->left : nd->right;
+            node_of[i] = (uint16_t)c;
+            t->node[c].n++;
+            t->node[c].sum += r[i];
+            t->node[c].sq += r[i] * r[i];
+        }
+        for (int j = first; j < end; j++) {
+            if (!splittable[j]) continue;
+            tree_node *nd = &t->node[j], *L = &t->node[nd->left], *R = &t->node[nd->right];
+            L->impurity = mse_impurity(L->n, L->sum, L->sq);
+            R->impurity = mse_impurity(R->n, R->sum, R->sq);
+            importance[nd->feature] += ((double)nd->n * nd->impurity - (double)L->n * L->impurity -
+                                        (double)R->n * R->impurity) / (double)n;
+        }
+        first = end;
+        end = next;
+        t->count = next;
+    }
+    return t->count;
+}
+
+/* Replace each leaf's mean by sklearn's one-step Newton estimate. */
+static void newton_leaves(tree *t, const uint16_t *node_of, const double *r, const int32_t *y,
+                          int klass, int k, int64_t n) {
+    double num[MAX_NODES] = {0}, den[MAX_NODES] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        double yi = y[i] == klass;
+        num[node_of[i]] += r[i];
+        den[node_of[i]] += (yi - r[i]) * (1.0 - yi + r[i]);
+    }
+    for (int j = 0; j < t->count; j++) {
+        if (t->node[j].feature >= 0) continue;
+        double nu = k > 2 ? num[j] * (double)(k - 1) / (double)k : num[j];
+        t->node[j].value = fabs(den[j]) < 1e-150 ? 0.0 : nu / den[j];
+    }
+}
+
+static double tree_predict(const tree *t, const float *x) {
+    const tree_node *nd = &t->node[0];
+    while (nd->feature >= 0) nd = &t->node[x[nd->feature] <= nd->threshold ? nd->left : nd->right];
+    return nd->value;
+}
+
+static void init_raw(const int32_t *y, int64_t n, int k, double *prior_raw) {
+    double eps = FLT_EPSILON;
+    double *count = dq_calloc((size_t)k, sizeof *count);
+    for (int64_t i = 0; i < n; i++) count[y[i]] += 1;
+    if (k == 2) {
+        double p1 = fmin(fmax(count[1] / (double)n, eps), 1 - eps);
+        prior_raw[0] = log(p1 / (1 - p1));
+    } else {
+        for (int c = 0; c < k; c++) prior_raw[c] = log(fmin(fmax(count[c] / (double)n, eps), 1 - eps));
+    }
+    free(count);
+}
+
+/* Negative gradients of the log-loss at the stage's starting raw scores. */
+static void residuals(const double *raw, const int32_t *y, int64_t n, int k, int trees, double *r) {
+    for (int64_t i = 0; i < n; i++) {
+        const double *ri = raw + i * trees;
+        if (k == 2) {
+            r[i] = (double)(y[i] == 1) - 1.0 / (1.0 + exp(-ri[0]));
+            continue;
+        }
+        double m = ri[0];
+        for (int c = 1; c < k; c++) m = fmax(m, ri[c]);
+        double s = 0;
+        for (int c = 0; c < k; c++) s += exp(ri[c] - m);
+        double lse = m + log(s);
+        for (int c = 0; c < k; c++) r[(int64_t)c * n + i] = (double)(y[i] == c) - exp(ri[c] - lse);
+    }
+}
+
+static void decide(const double *raw, int64_t n, int k, int trees, int32_t *pred) {
+    for (int64_t i = 0; i < n; i++) {
+        const double *ri = raw + i * trees;
+        if (k == 2) {
+            double p1 = 1.0 / (1.0 + exp(-ri[0]));
+            pred[i] = p1 > 1.0 - p1;
+            continue;
+        }
+        int best = 0;
+        for (int c = 1; c < k; c++)
+            if (ri[c] > ri[best]) best = c;
+        pred[i] = best;
+    }
+}
+
+void dq_gbdt_classify(const dq_gbdt_params *p, const dq_gbdt_data *g, const int32_t *y, int k,
+                      const float *x_test, int64_t n_test, double *importance,
+                      int32_t *pred_train, int32_t *pred_test) {
+    int64_t n = g->n;
+    int d = g->d;
+    int trees = k == 2 ? 1 : k;
+    double prior_raw[trees];
+    init_raw(y, n, k, prior_raw);
+    double *raw = dq_malloc((size_t)n * (size_t)trees * sizeof *raw);
+    double *raw_test = dq_malloc((size_t)(n_test > 0 ? n_test : 1) * (size_t)trees * sizeof *raw_test);
+    for (int64_t i = 0; i < n; i++) memcpy(raw + i * trees, prior_raw, sizeof prior_raw);
+    for (int64_t i = 0; i < n_test; i++) memcpy(raw_test + i * trees, prior_raw, sizeof prior_raw);
+    double *r = dq_malloc((size_t)n * (size_t)trees * sizeof *r);
+    uint16_t *node_of = dq_malloc((size_t)n * (size_t)trees * sizeof *node_of);
+    double *tree_imp = dq_malloc((size_t)trees * (size_t)d * sizeof *tree_imp);
+    int *tree_split = dq_malloc((size_t)trees * sizeof *tree_split);
+    tree *tr = dq_malloc((size_t)trees * sizeof *tr);
+    double *imp_sum = dq_calloc((size_t)d, sizeof *imp_sum);
+    int64_t relevant = 0;
+
+    for (int stage = 0; stage < p->n_estimators; stage++) {
+        residuals(raw, y, n, k, trees, r);
+        #pragma omp parallel for schedule(dynamic)
+        for (int c = 0; c < trees; c++) {
+            const double *rc = r + (int64_t)c * n;
+            uint16_t *nc = node_of + (int64_t)c * n;
+            double *ic = tree_imp + (int64_t)c * d;
+            memset(ic, 0, (size_t)d * sizeof *ic);
+            tree_split[c] = grow_tree(p, g, rc, nc, &tr[c], ic) > 1;
+            newton_leaves(&tr[c], nc, rc, y, k == 2 ? 1 : c, k, n);
+            for (int64_t i = 0; i < n; i++)
+                raw[i * trees + c] += p->learning_rate * tr[c].node[nc[i]].value;
+            for (int64_t i = 0; i < n_test; i++)
+                raw_test[i * trees + c] += p->learning_rate * tree_predict(&tr[c], x_test + i * d);
+        }
+        for (int c = 0; c < trees; c++) {
+            if (!tree_split[c]) continue;
+            relevant++;
+            for (int f = 0; f < d; f++) imp_sum[f] += tree_imp[(int64_t)c * d + f];
+        }
+    }
+
+    double total = 0;
+    for (int f = 0; f < d; f++) {
+        importance[f] = relevant ? imp_sum[f] / (double)relevant : 0.0;
+        total += importance[f];
+    }
+    if (relevant)
+        for (int f = 0; f < d; f++) importance[f] /= total;
+    if (pred_train) decide(raw, n, k, trees, pred_train);
+    if (pred_test && n_test > 0) decide(raw_test, n_test, k, trees, pred_test);
+    free(raw);
+    free(raw_test);
+    free(r);
+    free(node_of);
+    free(tree_imp);
+    free(tree_split);
+    free(tr);
+    free(imp_sum);
+}
