@@ -148,23 +148,33 @@ def infomec(latents, sources, discrete):
                               for j in range(latents.shape[1])], axis=1)
     else:
         mus = latents
-    nmi = np.empty((ys.shape[1], mus.shape[1]))
-    for i in range(ys.shape[1]):
-        for j in range(mus.shape[1]):
-            if discrete:
-                nmi[i, j] = metrics.mutual_info_score(ys[:, i], mus[:, j])
-            else:
-                nmi[i, j] = feature_selection.mutual_info_classif(mus[:, j][:, None], ys[:, i], random_state=0)[0]
-        nmi[i, :] /= metrics.mutual_info_score(ys[:, i], ys[:, i])
     ranges = np.max(latents, axis=0) - np.min(latents, axis=0)
     active = ranges > 0 if discrete else ranges > np.max(ranges) / 20
     F, A = ys.shape[1], np.sum(active)
-    p = nmi[:, active]
-    # disq skips latents (factors) whose NMI is all zero instead of returning
-    # NaN, as latent_quantization's compute_mutual_information_ratio does.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        infom = (np.nanmean(np.max(p, axis=0) / np.sum(p, axis=0)) - 1 / F) / (1 - 1 / F)
-        infoc = (np.nanmean(np.max(p, axis=1) / np.sum(p, axis=1)) - 1 / A) / (1 - 1 / A)
+    # sklearn's k-NN estimator breaks ties with random noise, so repeated
+    # latent values make the reference itself random: for continuous latents
+    # take the mean over 8 draws and record the spread of the scores.
+    draws = []
+    for r in range(1 if discrete else 8):
+        nmi = np.empty((ys.shape[1], mus.shape[1]))
+        for i in range(ys.shape[1]):
+            for j in range(mus.shape[1]):
+                if discrete:
+                    nmi[i, j] = metrics.mutual_info_score(ys[:, i], mus[:, j])
+                else:
+                    nmi[i, j] = feature_selection.mutual_info_classif(mus[:, j][:, None], ys[:, i],
+                                                                      random_state=r)[0]
+            nmi[i, :] /= metrics.mutual_info_score(ys[:, i], ys[:, i])
+        p = nmi[:, active]
+        # disq skips latents (factors) whose NMI is all zero instead of
+        # returning NaN, as latent_quantization's mutual-information-ratio code does.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            infom = (np.nanmean(np.max(p, axis=0) / np.sum(p, axis=0)) - 1 / F) / (1 - 1 / F)
+            infoc = (np.nanmean(np.max(p, axis=1) / np.sum(p, axis=1)) - 1 / A) / (1 - 1 / A)
+        draws.append((nmi, infom, infoc))
+    nmi = np.mean([d[0] for d in draws], axis=0)
+    infom, infoc = np.mean([d[1] for d in draws]), np.mean([d[2] for d in draws])
+    spread = max(max(abs(d[1] - infom), abs(d[2] - infoc)) for d in draws)
     if discrete:
         x = preprocessing.OneHotEncoder(sparse_output=False).fit_transform(latents) if "sparse_output" in \
             preprocessing.OneHotEncoder().get_params() else preprocessing.OneHotEncoder(sparse=False).fit_transform(latents)
@@ -181,7 +191,8 @@ def infomec(latents, sources, discrete):
         c = ce(x, ys[:, i])
         c0 = ce(np.zeros_like(latents, dtype=np.float64), ys[:, i])
         infoe.append((c0 - c) / c0)
-    return {"infomec.infom": infom, "infomec.infoc": infoc, "infomec.infoe": np.mean(infoe),
+    return {"infomec.infom": infom, "infomec.infoc": infoc, "infomec.spread": spread,
+            "infomec.infoe": np.mean(infoe),
             "infomec.nmi": nmi.T.ravel()}
 
 

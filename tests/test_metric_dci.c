@@ -44,6 +44,22 @@ TEST(dci_identity_importance_is_perfect) {
     CHECK_NEAR(dq_dci_completeness(u, 2, 2), 0.0, 1e-9);
 }
 
+TEST(dci_factorial_identity_is_perfect) {
+    enum { N = FACTORIAL_ROWS(5) };
+    int32_t s[2 * N];
+    float z[2 * N];
+    factorial_identity(5, s, z);
+    dq_gbdt_params p = DQ_GBDT_DEFAULTS;
+    double imp[4];
+    dq_dci_scores sc;
+    int bad;
+    CHECK(dq_dci(&p, z, s, N, z, s, N, 2, 2, imp, &sc, &bad) == 0);
+    CHECK(imp[1] < 1e-12 && imp[2] < 1e-12); /* rounding-level splits only */
+    CHECK_NEAR(sc.disentanglement, 1.0, 1e-9);
+    CHECK_NEAR(sc.completeness, 1.0, 1e-9);
+    CHECK_NEAR(sc.informativeness_test, 1.0, 1e-12);
+}
+
 TEST(dci_single_class_factor_is_refused) {
     float z[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     int32_t s[16] = {0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1}; /* [8, 2]: column 1 constant */
