@@ -275,7 +275,7 @@ void dq_gbdt_classify(const dq_gbdt_params *p, const dq_gbdt_data *g, const int3
 
     for (int stage = 0; stage < p->n_estimators; stage++) {
         residuals(raw, y, n, k, trees, r);
-        #pragma omp parallel for schedule(dynamic)
+        #pragma omp parallel for schedule(dynamic) if (trees > 1 && n * trees >= 20000)
         for (int c = 0; c < trees; c++) {
             const double *rc = r + (int64_t)c * n;
             uint16_t *nc = node_of + (int64_t)c * n;
