@@ -108,7 +108,7 @@ def sap(mus, ys, mus_test, ys_test):
     sm = np.zeros([mus.shape[0], ys.shape[0]])
     for i in range(mus.shape[0]):
         for j in range(ys.shape[0]):
-            clf = svm.LinearSVC(C=0.01, class_weight="balanced")
+            clf = svm.LinearSVC(C=0.01, class_weight="balanced", random_state=0)
             clf.fit(mus[i, :][:, None], ys[j, :])
             sm[i, j] = np.mean(clf.predict(mus_test[i, :][:, None]) == ys_test[j, :])
     s = np.sort(sm, axis=0)
@@ -277,6 +277,7 @@ def main():
     supervised_fixture(out, "identity", ["x", "y", "z"], [4, 5, 3], s.copy(), s, tr, te, True)
 
     intervention_fixtures(out, rng)
+    mse_and_bad_fixtures(out, rng)
 
 
 def representation(rng, s):
@@ -334,6 +335,33 @@ def intervention_fixtures(out, rng):
               {"betavae.train_accuracy": np.mean(model.predict(feats[:votes_train]) == fixed[:votes_train]),
                "betavae.eval_accuracy": model.score(feats[votes_train:], fixed[votes_train:])},
               votes_train, votes_test)
+
+
+def mse_and_bad_fixtures(out, rng):
+    n = 50
+    x = rng.integers(0, 256, (n, 4, 4, 1)).astype(np.uint8)
+    xhat = (x / 255.0 + 0.05 * rng.standard_normal(x.shape)).astype(np.float32)
+    write_stream(os.path.join(out, "mse.dqs"), [], [], {"x": x, "xhat": xhat})
+    write_ref(os.path.join(out, "mse.ref"),
+              {"mse.mse": np.mean((x / 255.0 - xhat.astype(np.float64)) ** 2)}, n, 0)
+
+    # Small broken streams for the command-line robustness tests.
+    s = factors(rng, 30, [3, 2])
+    z = rng.standard_normal((30, 2)).astype(np.float32)
+    write_stream(os.path.join(out, "bad_no_s.dqs"), ["a", "b"], [3, 2], {"z": z})
+    write_stream(os.path.join(out, "bad_rows.dqs"), ["a", "b"], [3, 2], {"s": s, "z": z[:29]})
+    zn = z.copy()
+    zn[7, 1] = np.nan
+    write_stream(os.path.join(out, "bad_nan.dqs"), ["a", "b"], [3, 2], {"s": s, "z": zn})
+    zi = z.copy()
+    zi[3, 0] = np.inf
+    write_stream(os.path.join(out, "bad_inf.dqs"), ["a", "b"], [3, 2], {"s": s, "z": zi})
+    write_stream(os.path.join(out, "betavae_odd.dqs"), ["a", "b"], [3, 2],
+                 {"s": s[:6], "z": z[:6], "vote": np.array([0, 0, 0, 1, 1, 1], dtype=np.int32),
+                  "fixed": np.zeros(6, dtype=np.int32)})
+    s1 = s.copy()
+    s1[:, 1] = 1
+    write_stream(os.path.join(out, "bad_one_class.dqs"), ["a", "b"], [3, 2], {"s": s1, "z": z})
 
 
 if __name__ == "__main__":
