@@ -16,6 +16,7 @@ typedef struct {
     int feature;            /* -1 for a leaf */
     double threshold;       /* x <= threshold goes left */
     int left, right;
+    int64_t start;          /* first row of the node's group in tree_work */
     int64_t n;
     double sum, sq, impurity;
     double value;           /* leaf output after the Newton step */
@@ -73,41 +74,76 @@ static double mse_impurity(int64_t n, double sum, double sq) {
     return sq / (double)n - mean * mean;
 }
 
-/* One pass over feature f's sorted order, updating each splittable node's best
- * split the way sklearn's BestSplitter scans positions (friedman_mse proxy). */
-static void scan_feature(const dq_gbdt_params *p, const dq_gbdt_data *g, int f, const double *r,
-                         const uint16_t *node_of, const unsigned char *splittable,
-                         const tree *t, scan_state *st, int first, int end) {
-    for (int j = first; j < end; j++) {
-        st[j].n_left = 0;
-        st[j].sum_left = 0;
-    }
-    const int32_t *order = g->order + (int64_t)f * g->n;
-    const float *sorted = g->sorted + (int64_t)f * g->n;
-    for (int64_t q = 0; q < g->n; q++) {
-        int32_t i = order[q];
-        int j = node_of[i];
-        if (!splittable[j]) continue;
-        scan_state *s = &st[j];
+/* Scan one node's rows of feature f, given in ascending order of value, the
+ * way sklearn's BestSplitter does: a candidate between two consecutive rows
+ * whose values differ by more than FEATURE_THRESHOLD, kept when its
+ * friedman_mse proxy (n_r s_l - n_l s_r)^2 / (n_l n_r) beats the best so far.
+ * The test multiplies out the denominator (it runs for nearly every row);
+ * the division happens only for new records. */
+static void scan_node(const dq_gbdt_params *p, const int32_t *order, const float *sorted, int f,
+                      const double *r, const tree_node *nd, scan_state *s) {
+    const int64_t n = nd->n, min_leaf = p->min_samples_leaf;
+    const double total = nd->sum;
+    double best = s->best_proxy, sum_left = r[order[0]];
+    float last = sorted[0];
+    for (int64_t q = 1; q < n; q++) {
         float v = sorted[q];
-        if (s->n_left > 0 && !(v <= s->last + FEATURE_THRESHOLD)) {
-            int64_t nl = s->n_left, nr = t->node[j].n - nl;
-            if (nl >= p->min_samples_leaf && nr >= p->min_samples_leaf) {
-                double sr = t->node[j].sum - s->sum_left;
-                double diff = (double)nr * s->sum_left - (double)nl * sr;
-                double proxy = diff * diff / ((double)nl * (double)nr);
-                if (proxy > s->best_proxy) {
-                    s->best_proxy = proxy;
-                    s->best_feature = f;
-                    double thr = s->last / 2.0 + v / 2.0;
-                    if (thr == v || isinf(thr)) thr = s->last;
-                    s->best_threshold = thr;
-                }
+        if (!(v <= last + FEATURE_THRESHOLD) && q >= min_leaf && n - q >= min_leaf) {
+            double nl = (double)q, nr = (double)(n - q);
+            double diff = nr * sum_left - nl * (total - sum_left);
+            double den = nl * nr, sq = diff * diff;
+            if (sq > best * den && sq / den > best) {
+                best = sq / den;
+                s->best_feature = f;
+                double thr = last / 2.0 + v / 2.0;
+                if (thr == v || isinf(thr)) thr = last;
+                s->best_threshold = thr;
             }
         }
-        s->n_left++;
-        s->sum_left += r[i];
-        s->last = v;
+        sum_left += r[order[q]];
+        last = v;
+    }
+    s->best_proxy = best;
+}
+
+/* Rows grouped by node, each group in ascending order of each feature, so a
+ * node's scan reads contiguous memory with its running sums in registers.
+ * Splitting a node partitions its group stably, keeping every order. */
+typedef struct {
+    int32_t *order, *spill_order; /* [d, n], [n] */
+    float *sorted, *spill_sorted;
+} tree_work;
+
+static void partition(const dq_gbdt_data *g, tree_work *w, const tree *t, const unsigned char *split,
+                      int first, int end, const uint16_t *node_of, int from_presorted) {
+    int64_t n = g->n;
+    for (int f = 0; f < g->d; f++) {
+        const int32_t *so = (from_presorted ? g->order : w->order) + (int64_t)f * n;
+        const float *sv = (from_presorted ? g->sorted : w->sorted) + (int64_t)f * n;
+        int32_t *dst_o = w->order + (int64_t)f * n;
+        float *dst_v = w->sorted + (int64_t)f * n;
+        for (int j = first; j < end; j++) {
+            if (!split[j]) continue;
+            const tree_node *nd = &t->node[j];
+            int64_t left = nd->start, right = 0, stop = nd->start + nd->n;
+            uint16_t to_left = (uint16_t)nd->left;
+            int32_t *spill_o = w->spill_order;
+            float *spill_v = w->spill_sorted;
+            /* branch-free: each row is written to both sides, one cursor moves */
+            for (int64_t q = nd->start; q < stop; q++) {
+                int32_t i = so[q];
+                float v = sv[q];
+                int go_left = node_of[i] == to_left;
+                dst_o[left] = i;
+                dst_v[left] = v;
+                spill_o[right] = i;
+                spill_v[right] = v;
+                left += go_left;
+                right += !go_left;
+            }
+            memcpy(dst_o + left, w->spill_order, (size_t)right * sizeof *dst_o);
+            memcpy(dst_v + left, w->spill_sorted, (size_t)right * sizeof *dst_v);
+        }
     }
 }
 
@@ -115,7 +151,7 @@ static void scan_feature(const dq_gbdt_params *p, const dq_gbdt_data *g, int f, 
  * the leaf of training row i; importance[f] += this tree's un-normalised
  * impurity decrease / n.  Returns the node count. */
 static int grow_tree(const dq_gbdt_params *p, const dq_gbdt_data *g, const double *r,
-                     uint16_t *node_of, tree *t, double *importance) {
+                     uint16_t *node_of, tree_work *w, tree *t, double *importance) {
     int64_t n = g->n;
     tree_node *root = &t->node[0];
     memset(root, 0, sizeof *root);
@@ -144,7 +180,13 @@ static int grow_tree(const dq_gbdt_params *p, const dq_gbdt_data *g, const doubl
             any |= splittable[j];
         }
         if (!any) break;
-        for (int f = 0; f < g->d; f++) scan_feature(p, g, f, r, node_of, splittable, t, st, first, end);
+        for (int f = 0; f < g->d; f++) {
+            const int32_t *order = (depth == 0 ? g->order : w->order) + (int64_t)f * n;
+            const float *sorted = (depth == 0 ? g->sorted : w->sorted) + (int64_t)f * n;
+            for (int j = first; j < end; j++)
+                if (splittable[j])
+                    scan_node(p, order + t->node[j].start, sorted + t->node[j].start, f, r, &t->node[j], &st[j]);
+        }
 
         int next = end;
         for (int j = first; j < end; j++) {
@@ -176,9 +218,12 @@ static int grow_tree(const dq_gbdt_params *p, const dq_gbdt_data *g, const doubl
             tree_node *nd = &t->node[j], *L = &t->node[nd->left], *R = &t->node[nd->right];
             L->impurity = mse_impurity(L->n, L->sum, L->sq);
             R->impurity = mse_impurity(R->n, R->sum, R->sq);
+            L->start = nd->start;
+            R->start = nd->start + L->n;
             importance[nd->feature] += ((double)nd->n * nd->impurity - (double)L->n * L->impurity -
                                         (double)R->n * R->impurity) / (double)n;
         }
+        if (depth + 1 < p->max_depth) partition(g, w, t, splittable, first, end, node_of, depth == 0);
         first = end;
         end = next;
         t->count = next;
@@ -229,12 +274,10 @@ static void residuals(const double *raw, const int32_t *y, int64_t n, int k, int
             r[i] = (double)(y[i] == 1) - 1.0 / (1.0 + exp(-ri[0]));
             continue;
         }
-        double m = ri[0];
+        double m = ri[0], e[k], s = 0;
         for (int c = 1; c < k; c++) m = fmax(m, ri[c]);
-        double s = 0;
-        for (int c = 0; c < k; c++) s += exp(ri[c] - m);
-        double lse = m + log(s);
-        for (int c = 0; c < k; c++) r[(int64_t)c * n + i] = (double)(y[i] == c) - exp(ri[c] - lse);
+        for (int c = 0; c < k; c++) s += (e[c] = exp(ri[c] - m));
+        for (int c = 0; c < k; c++) r[(int64_t)c * n + i] = (double)(y[i] == c) - e[c] / s;
     }
 }
 
@@ -270,6 +313,13 @@ void dq_gbdt_classify(const dq_gbdt_params *p, const dq_gbdt_data *g, const int3
     double *tree_imp = dq_malloc((size_t)trees * (size_t)d * sizeof *tree_imp);
     int *tree_split = dq_malloc((size_t)trees * sizeof *tree_split);
     tree *tr = dq_malloc((size_t)trees * sizeof *tr);
+    tree_work *work = dq_malloc((size_t)trees * sizeof *work);
+    for (int c = 0; c < trees; c++) {
+        work[c].order = dq_malloc((size_t)n * d * sizeof *work[c].order);
+        work[c].sorted = dq_malloc((size_t)n * d * sizeof *work[c].sorted);
+        work[c].spill_order = dq_malloc((size_t)n * sizeof *work[c].spill_order);
+        work[c].spill_sorted = dq_malloc((size_t)n * sizeof *work[c].spill_sorted);
+    }
     double *imp_sum = dq_calloc((size_t)d, sizeof *imp_sum);
     int64_t relevant = 0;
 
@@ -281,7 +331,7 @@ void dq_gbdt_classify(const dq_gbdt_params *p, const dq_gbdt_data *g, const int3
             uint16_t *nc = node_of + (int64_t)c * n;
             double *ic = tree_imp + (int64_t)c * d;
             memset(ic, 0, (size_t)d * sizeof *ic);
-            tree_split[c] = grow_tree(p, g, rc, nc, &tr[c], ic) > 1;
+            tree_split[c] = grow_tree(p, g, rc, nc, &work[c], &tr[c], ic) > 1;
             newton_leaves(&tr[c], nc, rc, y, k == 2 ? 1 : c, k, n);
             for (int64_t i = 0; i < n; i++)
                 raw[i * trees + c] += p->learning_rate * tr[c].node[nc[i]].value;
@@ -310,6 +360,13 @@ void dq_gbdt_classify(const dq_gbdt_params *p, const dq_gbdt_data *g, const int3
     free(node_of);
     free(tree_imp);
     free(tree_split);
+    for (int c = 0; c < trees; c++) {
+        free(work[c].order);
+        free(work[c].sorted);
+        free(work[c].spill_order);
+        free(work[c].spill_sorted);
+    }
+    free(work);
     free(tr);
     free(imp_sum);
 }

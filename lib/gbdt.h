@@ -19,8 +19,9 @@
  * split; here the order is 0..d-1, so only exact ties between different
  * features (e.g. duplicated columns) can be resolved differently.
  *
- * Speed: features are sorted once (dq_gbdt_data) and trees are grown level by
- * level, one pass over each feature's sorted order per level; the K trees of a
+ * Speed: features are sorted once (dq_gbdt_data); trees grow level by level,
+ * each split partitioning its rows stably so every node keeps its rows in
+ * sorted order per feature (no re-sorting, contiguous scans); the K trees of a
  * stage are independent and fitted in parallel (OpenMP). */
 #ifndef DISQ_GBDT_H
 #define DISQ_GBDT_H

@@ -97,21 +97,27 @@ int dq_infomec(const float *z, const int32_t *s, int64_t n, int d, int f, int di
             return -1;
         }
     }
-    int32_t *codes = NULL;
+    int32_t *codes = NULL, *order = NULL;
     double *jittered = NULL;
     if (discrete) {
         codes = dq_malloc((size_t)n * d * sizeof *codes);
         for (int64_t i = 0; i < n * d; i++) codes[i] = (int32_t)z[i];
     } else {
         jittered = dq_malloc((size_t)n * d * sizeof *jittered);
-        for (int i = 0; i < d; i++) dq_mi_knn_jitter(z + i, d, n, 0x1f0de5ull + (uint64_t)i, jittered + (int64_t)i * n);
+        order = dq_malloc((size_t)n * d * sizeof *order);
+        #pragma omp parallel for schedule(dynamic)
+        for (int i = 0; i < d; i++) {
+            dq_mi_knn_jitter(z + i, d, n, 0x1f0de5ull + (uint64_t)i, jittered + (int64_t)i * n);
+            dq_argsort(jittered + (int64_t)i * n, n, order + (int64_t)i * n);
+        }
     }
     #pragma omp parallel for collapse(2) schedule(dynamic)
     for (int i = 0; i < d; i++)
         for (int j = 0; j < f; j++) {
             const int32_t *lab = labels + (int64_t)j * n;
             double mi = discrete ? dq_mutual_info(codes + i, d, lab, 1, n)
-                                 : dq_mi_knn(jittered + (int64_t)i * n, lab, k[j], n, knn);
+                                 : dq_mi_knn_sorted(jittered + (int64_t)i * n, order + (int64_t)i * n, lab,
+                                                    k[j], n, knn);
             nmi[i * f + j] = mi / h[j];
         }
     double max_range = 0, *range = dq_malloc((size_t)d * sizeof *range);
@@ -147,6 +153,7 @@ int dq_infomec(const float *z, const int32_t *s, int64_t n, int d, int f, int di
     free(cols);
     free(codes);
     free(jittered);
+    free(order);
     free(range);
     free(labels);
     free(k);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "util.h"
 
 #define HISTORY 10
@@ -51,41 +53,61 @@ typedef struct {
     const double *w;  /* sample weights */
     double wsum;
     int k, m;
+    double *z;        /* [n, k] scratch: logits, then weighted residuals */
 } problem;
 
-/* Objective and gradient at coef. */
+/* Weighted log-loss of row i from its logits zi (k entries, overwritten by
+ * w_i (p - onehot(y_i)), the row's gradient with respect to the logits). */
+static double row_loss(double *zi, int k, int32_t yi, double wi) {
+    double mx = zi[0], s = 0, zy = zi[yi];
+    for (int c = 1; c < k; c++) mx = fmax(mx, zi[c]);
+    for (int c = 0; c < k; c++) s += (zi[c] = exp(zi[c] - mx));
+    double loss = wi * (mx + log(s) - zy);
+    for (int c = 0; c < k; c++) zi[c] = wi * (zi[c] / s - (c == yi));
+    return loss;
+}
+
+/* Objective and gradient at coef.  Dense inputs go through BLAS:
+ * logits = X W + b, then dW = X^T R. */
 static double evaluate(const problem *pb, const double *coef, double *grad) {
     const dq_design *x = pb->x;
-    int k = pb->k, m = pb->m, off = k - m;
-    int64_t nc = (int64_t)(x->p + 1) * m;
-    memset(grad, 0, (size_t)nc * sizeof *grad);
-    double loss = 0, z[k];
-    for (int64_t i = 0; i < x->n; i++) {
-        row_logits(x, coef, m, k, i, z);
-        softmax(z, k);
-        double wi = pb->w[i];
-        loss -= wi * log(fmax(z[pb->y[i]], DBL_MIN));
-        z[pb->y[i]] -= 1;
-        double *r = z + off;
-        double *gb = grad + (int64_t)x->p * m;
-        for (int c = 0; c < m; c++) gb[c] += wi * r[c];
-        if (x->x) {
-            const double *xi = x->x + i * x->p;
-            for (int j = 0; j < x->p; j++) {
-                if (xi[j] == 0) continue;
-                double *g = grad + (int64_t)j * m;
-                for (int c = 0; c < m; c++) g[c] += wi * xi[j] * r[c];
-            }
-        } else {
+    int k = pb->k, m = pb->m, off = k - m, p = x->p;
+    int64_t n = x->n, nc = (int64_t)(p + 1) * m;
+    const double *b = coef + (int64_t)p * m;
+    double *z = pb->z;
+    for (int64_t i = 0; i < n; i++) {
+        double *zi = z + i * k;
+        if (off) zi[0] = 0;
+        for (int c = 0; c < m; c++) zi[off + c] = b[c];
+    }
+    if (x->x && p > 0) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, m, p, 1.0, x->x, p, coef, m, 1.0,
+                    z + off, k);
+    } else if (!x->x) {
+        for (int64_t i = 0; i < n; i++) {
             const int32_t *ci = x->cols + i * x->nnz;
-            for (int j = 0; j < x->nnz; j++) {
-                double *g = grad + (int64_t)ci[j] * m;
-                for (int c = 0; c < m; c++) g[c] += wi * r[c];
-            }
+            for (int j = 0; j < x->nnz; j++)
+                for (int c = 0; c < m; c++) z[i * k + off + c] += coef[(int64_t)ci[j] * m + c];
+        }
+    }
+    double loss = 0;
+    for (int64_t i = 0; i < n; i++) loss += row_loss(z + i * k, k, pb->y[i], pb->w[i]);
+    memset(grad, 0, (size_t)nc * sizeof *grad);
+    double *gb = grad + (int64_t)p * m;
+    for (int64_t i = 0; i < n; i++)
+        for (int c = 0; c < m; c++) gb[c] += z[i * k + off + c];
+    if (x->x && p > 0) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p, m, (int)n, 1.0, x->x, p, z + off, k, 0.0,
+                    grad, m);
+    } else if (!x->x) {
+        for (int64_t i = 0; i < n; i++) {
+            const int32_t *ci = x->cols + i * x->nnz;
+            for (int j = 0; j < x->nnz; j++)
+                for (int c = 0; c < m; c++) grad[(int64_t)ci[j] * m + c] += z[i * k + off + c];
         }
     }
     double l2 = pb->par->l2, pen = 0;
-    for (int64_t j = 0; j < (int64_t)x->p * m; j++) {
+    for (int64_t j = 0; j < (int64_t)p * m; j++) {
         pen += coef[j] * coef[j];
         grad[j] += l2 * coef[j];
     }
@@ -107,7 +129,8 @@ static double max_abs(const double *a, int64_t n) {
 
 int dq_logreg_fit(const dq_logreg_params *par, const dq_design *x, const int32_t *y, int k,
                   double *coef) {
-    problem pb = {par, x, y, NULL, 0, k, dq_logreg_outputs(par, k)};
+    problem pb = {par, x, y, NULL, 0, k, dq_logreg_outputs(par, k), NULL};
+    pb.z = dq_malloc((size_t)(x->n > 0 ? x->n : 1) * k * sizeof *pb.z);
     int64_t nc = (int64_t)(x->p + 1) * pb.m;
     double *w = dq_malloc((size_t)(x->n > 0 ? x->n : 1) * sizeof *w);
     int64_t *count = dq_calloc((size_t)k, sizeof *count);
@@ -182,6 +205,7 @@ int dq_logreg_fit(const dq_logreg_params *par, const dq_design *x, const int32_t
             break;
         }
     }
+    free(pb.z);
     free(w);
     free(count);
     free(g);

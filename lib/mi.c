@@ -112,18 +112,20 @@ double dq_digamma(double x) {
 
 typedef struct {
     double v;
-    int32_t label;
-} point;
+    int32_t i;
+} keyed;
 
-static int cmp_point(const void *a, const void *b) {
-    const point *x = a, *y = b;
-    if (x->label != y->label) return (x->label > y->label) - (x->label < y->label);
-    return (x->v > y->v) - (x->v < y->v);
+static int cmp_keyed(const void *a, const void *b) {
+    double x = ((const keyed *)a)->v, y = ((const keyed *)b)->v;
+    return (x > y) - (x < y);
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+void dq_argsort(const double *c, int64_t n, int32_t *order) {
+    keyed *k = dq_malloc((size_t)(n > 0 ? n : 1) * sizeof *k);
+    for (int64_t i = 0; i < n; i++) k[i] = (keyed){c[i], (int32_t)i};
+    qsort(k, (size_t)n, sizeof *k, cmp_keyed);
+    for (int64_t i = 0; i < n; i++) order[i] = k[i].i;
+    free(k);
 }
 
 static uint64_t splitmix64(uint64_t *state) {
@@ -157,12 +159,12 @@ void dq_mi_knn_jitter(const float *v, int64_t stride, int64_t n, uint64_t seed, 
 
 /* Distance to the k-th nearest other point of a sorted run, in 1-D: merge
  * outwards from position p. */
-static double kth_distance(const point *run, int64_t len, int64_t p, int k) {
+static double kth_distance(const double *run, int64_t len, int64_t p, int k) {
     int64_t l = p - 1, r = p + 1;
     double d = 0;
     for (int found = 0; found < k; found++) {
-        double dl = l >= 0 ? run[p].v - run[l].v : INFINITY;
-        double dr = r < len ? run[r].v - run[p].v : INFINITY;
+        double dl = l >= 0 ? run[p] - run[l] : INFINITY;
+        double dr = r < len ? run[r] - run[p] : INFINITY;
         if (dl <= dr) {
             d = dl;
             l--;
@@ -175,59 +177,66 @@ static double kth_distance(const point *run, int64_t len, int64_t p, int k) {
 }
 
 double dq_mi_knn(const double *c, const int32_t *labels, int k_classes, int64_t n, int k) {
-    point *pts = dq_malloc((size_t)(n > 0 ? n : 1) * sizeof *pts);
-    for (int64_t i = 0; i < n; i++) pts[i] = (point){c[i], labels[i]};
-    qsort(pts, (size_t)n, sizeof *pts, cmp_point);
-    int64_t *count = dq_calloc((size_t)k_classes, sizeof *count);
-    for (int64_t i = 0; i < n; i++) count[pts[i].label]++;
-    /* Points alone in their class are left out, as sklearn does. */
+    int32_t *order = dq_malloc((size_t)(n > 0 ? n : 1) * sizeof *order);
+    dq_argsort(c, n, order);
+    double mi = dq_mi_knn_sorted(c, order, labels, k_classes, n, k);
+    free(order);
+    return mi;
+}
+
+double dq_mi_knn_sorted(const double *c, const int32_t *order, const int32_t *labels, int k_classes,
+                        int64_t n, int k) {
+    int64_t *count = dq_calloc((size_t)k_classes + 1, sizeof *count);
+    for (int64_t i = 0; i < n; i++) count[labels[i] + 1]++;
+    int64_t *start = dq_malloc((size_t)(k_classes + 1) * sizeof *start);
+    start[0] = 0;
+    for (int c2 = 0; c2 < k_classes; c2++) start[c2 + 1] = start[c2] + count[c2 + 1];
+    /* Values grouped by class, ascending within each class (a counting sort
+     * of the global order), and the values of rows whose class has company. */
+    double *by_class = dq_malloc((size_t)(n > 0 ? n : 1) * sizeof *by_class);
     double *kept = dq_malloc((size_t)(n > 0 ? n : 1) * sizeof *kept);
-    double *radius = dq_malloc((size_t)(n > 0 ? n : 1) * sizeof *radius);
+    int64_t *fill = dq_malloc((size_t)(k_classes + 1) * sizeof *fill);
+    memcpy(fill, start, (size_t)(k_classes + 1) * sizeof *fill);
     int64_t m = 0;
-    double sum_k = 0, sum_label = 0;
-    for (int64_t s = 0; s < n;) {
-        int64_t len = count[pts[s].label];
-        if (len > 1) {
-            int kk = (int)(k < len - 1 ? k : len - 1);
-            for (int64_t p = 0; p < len; p++) {
-                radius[m] = nextafter(kth_distance(pts + s, len, p, kk), 0);
-                kept[m++] = pts[s + p].v;
-                sum_k += dq_digamma(kk);
-                sum_label += dq_digamma((double)len);
-            }
-        }
-        s += len;
+    for (int64_t q = 0; q < n; q++) {
+        int32_t i = order[q], lab = labels[i];
+        by_class[fill[lab]++] = c[i];
+        if (count[lab + 1] > 1) kept[m++] = c[i];
     }
-    double mi = 0;
-    if (m > 0) {
-        double *sorted = dq_malloc((size_t)m * sizeof *sorted);
-        memcpy(sorted, kept, (size_t)m * sizeof *sorted);
-        qsort(sorted, (size_t)m, sizeof *sorted, cmp_double);
-        double sum_m = 0;
-        for (int64_t i = 0; i < m; i++) {
-            double x = kept[i], r = radius[i];
-            /* first index with x - v <= r, first index with v - x > r */
+    /* Points alone in their class are left out, as sklearn does. */
+    double sum_k = 0, sum_label = 0, sum_m = 0;
+    for (int lab = 0; lab < k_classes; lab++) {
+        int64_t len = count[lab + 1];
+        if (len < 2) continue;
+        int kk = (int)(k < len - 1 ? k : len - 1);
+        const double *run = by_class + start[lab];
+        double psi_k = dq_digamma(kk), psi_len = dq_digamma((double)len);
+        for (int64_t p = 0; p < len; p++) {
+            double x = run[p], r = nextafter(kth_distance(run, len, p, kk), 0);
+            sum_k += psi_k;
+            sum_label += psi_len;
+            /* rows of any class within r of x: first with x - v <= r, first with v - x > r */
             int64_t lo = 0, hi = m;
             while (lo < hi) {
                 int64_t mid = lo + (hi - lo) / 2;
-                if (x - sorted[mid] <= r) hi = mid;
+                if (x - kept[mid] <= r) hi = mid;
                 else lo = mid + 1;
             }
             int64_t left = lo;
-            lo = left, hi = m;
+            hi = m;
             while (lo < hi) {
                 int64_t mid = lo + (hi - lo) / 2;
-                if (sorted[mid] - x <= r) lo = mid + 1;
+                if (kept[mid] - x <= r) lo = mid + 1;
                 else hi = mid;
             }
             sum_m += dq_digamma((double)(lo - left));
         }
-        free(sorted);
-        mi = dq_digamma((double)m) + sum_k / m - sum_label / m - sum_m / m;
     }
-    free(pts);
+    double mi = m > 0 ? dq_digamma((double)m) + (sum_k - sum_label - sum_m) / (double)m : 0;
     free(count);
+    free(start);
+    free(by_class);
     free(kept);
-    free(radius);
+    free(fill);
     return mi > 0 ? mi : 0;
 }

@@ -39,6 +39,12 @@ double dq_entropy(const int32_t *a, int64_t sa, int64_t n);
  * estimator, k neighbours (sklearn's default 3), clipped at 0. */
 double dq_mi_knn(const double *c, const int32_t *labels, int k_classes, int64_t n, int k);
 
+/* The same given order[n], the indices of c in ascending order of value
+ * (dq_argsort), so that several label sets can share one sort. */
+double dq_mi_knn_sorted(const double *c, const int32_t *order, const int32_t *labels, int k_classes,
+                        int64_t n, int k);
+void dq_argsort(const double *c, int64_t n, int32_t *order);
+
 /* sklearn's preprocessing of a continuous feature for that estimator: v
  * (read at v[i * stride]) scaled to unit standard deviation, plus the
  * tie-breaking noise drawn from `seed`; out[n]. */

@@ -141,7 +141,7 @@ def modularity_explicitness(mus, ys, mus_test, ys_test):
 
 
 # ---- InfoMEC as in the FactorQVAE repository (metrics/infomec.py) ----
-def infomec(latents, sources, discrete):
+def infomec(latents, sources, discrete, n_draws=8):
     ys = np.stack([preprocessing.LabelEncoder().fit_transform(s) for s in sources.T], axis=1)
     if not discrete:
         mus = np.concatenate([preprocessing.StandardScaler().fit_transform(latents[:, j][:, None])
@@ -155,7 +155,7 @@ def infomec(latents, sources, discrete):
     # latent values make the reference itself random: for continuous latents
     # take the mean over 8 draws and record the spread of the scores.
     draws = []
-    for r in range(1 if discrete else 8):
+    for r in range(1 if discrete else n_draws):
         nmi = np.empty((ys.shape[1], mus.shape[1]))
         for i in range(ys.shape[1]):
             for j in range(mus.shape[1]):
