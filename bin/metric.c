@@ -28,16 +28,21 @@
 
 enum { DCI, MIG, SAP, MODULARITY, INFOMEC, FACTORVAE, BETAVAE, UNSUPERVISED, MSE, NMETRICS };
 
-/* What each metric consumes: factors, latents, a test split, votes, x+xhat. */
+/* What each metric consumes. */
+enum { FACTORS = 1, LATENT = 2, TEST = 4, VOTES = 8, PIXELS = 16 };
 static const struct {
     const char *name;
-    int factors, latent, test, votes, mse;
+    unsigned needs;
 } metric_info[NMETRICS] = {
-    [DCI] = {"dci", 1, 1, 1, 0, 0},          [MIG] = {"mig", 1, 1, 0, 0, 0},
-    [SAP] = {"sap", 1, 1, 1, 0, 0},          [MODULARITY] = {"modularity", 1, 1, 1, 0, 0},
-    [INFOMEC] = {"infomec", 1, 1, 0, 0, 0},  [FACTORVAE] = {"factorvae", 0, 1, 1, 1, 0},
-    [BETAVAE] = {"betavae", 0, 1, 1, 1, 0},  [UNSUPERVISED] = {"unsupervised", 0, 1, 0, 0, 0},
-    [MSE] = {"mse", 0, 0, 0, 0, 1},
+    [DCI] = {"dci", FACTORS | LATENT | TEST},
+    [MIG] = {"mig", FACTORS | LATENT},
+    [SAP] = {"sap", FACTORS | LATENT | TEST},
+    [MODULARITY] = {"modularity", FACTORS | LATENT | TEST},
+    [INFOMEC] = {"infomec", FACTORS | LATENT},
+    [FACTORVAE] = {"factorvae", LATENT | TEST | VOTES},
+    [BETAVAE] = {"betavae", LATENT | TEST | VOTES},
+    [UNSUPERVISED] = {"unsupervised", LATENT},
+    [MSE] = {"mse", PIXELS},
 };
 
 typedef struct {
@@ -118,15 +123,13 @@ static void parse_args(int argc, char **argv, options *o) {
         dq_die(DQ_EXIT_USAGE, "--png draws the dci and infomec matrices; name dci or infomec");
 }
 
-static int wants(const options *o, int votes, const char *what) {
-    for (int m = 0; m < NMETRICS; m++) {
-        if (!o->want[m] || metric_info[m].votes != votes) continue;
-        if (!strcmp(what, "factors") && metric_info[m].factors) return 1;
-        if (!strcmp(what, "latent") && metric_info[m].latent) return 1;
-        if (!strcmp(what, "test") && metric_info[m].test) return 1;
-        if (!strcmp(what, "any") || (!strcmp(what, "mse") && metric_info[m].mse)) return 1;
-    }
-    return 0;
+/* Union of the needs of the requested row metrics (votes = 0) or of the
+ * requested intervention metrics (votes = 1). */
+static unsigned needs(const options *o, int votes) {
+    unsigned u = 0;
+    for (int m = 0; m < NMETRICS; m++)
+        if (o->want[m] && !!(metric_info[m].needs & VOTES) == votes) u |= metric_info[m].needs;
+    return u;
 }
 
 /* The train/test split over `have` rows (or votes), as the man page states:
@@ -318,14 +321,15 @@ int main(int argc, char **argv) {
     dq_init(argv[0]);
     options o;
     parse_args(argc, argv, &o);
-    int votes = wants(&o, 1, "any"), rows_metrics = wants(&o, 0, "latent");
+    unsigned row_needs = needs(&o, 0), vote_needs = needs(&o, 1);
+    int votes = vote_needs != 0, rows_metrics = (row_needs & LATENT) != 0;
     int64_t keep = INT64_MAX;
     if (!votes && rows_metrics) {
         long long tr = o.train >= 0 ? o.train : 10000, te = o.test >= 0 ? o.test : 5000;
-        keep = tr + (wants(&o, 0, "test") ? te : 0);
+        keep = tr + (row_needs & TEST ? te : 0);
     }
-    dq_metric_request req = {o.field, wants(&o, 0, "factors"), rows_metrics || votes, votes,
-                             o.want[MSE], keep};
+    dq_metric_request req = {o.field, (row_needs & FACTORS) != 0, rows_metrics || votes, votes,
+                             (row_needs & PIXELS) != 0, keep};
     dq_metric_input in;
     dq_metric_read(stdin, "stdin", &req, &in);
     if (in.rows_seen == 0) dq_die(DQ_EXIT_DATA, "stdin: the stream has no rows");
@@ -339,7 +343,7 @@ int main(int argc, char **argv) {
         cx.factor_names[j] = dq_strdup(dq_metric_factor_name(&in, j, buf, sizeof buf));
     }
     if (rows_metrics) {
-        choose_split(&o, in.rows, wants(&o, 0, "test"), "rows", &cx.train, &cx.test);
+        choose_split(&o, in.rows, (row_needs & TEST) != 0, "rows", &cx.train, &cx.test);
         if (req.need_factors) check_factors(&cx);
     }
     for (int m = 0; m < NMETRICS; m++) {
