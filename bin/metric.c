@@ -5,6 +5,7 @@
  * Reads the stream once, keeps the rows the requested metrics need, runs
  * them and prints one report (table, --json or --tsv); --png draws the DCI
  * importance and NMI matrices. */
+#include <cblas.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -319,6 +320,9 @@ static void write_png(const options *o, const context *cx) {
 
 int main(int argc, char **argv) {
     dq_init(argv[0]);
+    /* The metrics run their independent fits in parallel (OpenMP); BLAS
+     * threads inside those would only contend with them. */
+    openblas_set_num_threads(1);
     options o;
     parse_args(argc, argv, &o);
     unsigned row_needs = needs(&o, 0), vote_needs = needs(&o, 1);

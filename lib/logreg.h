@@ -9,6 +9,9 @@
  * scipy's L-BFGS-B: max |gradient| <= tol, or a relative decrease of the
  * objective below 64 machine epsilons, or max_iter iterations.
  *
+ * Dense inputs use BLAS (dgemm); callers that fit several models in parallel
+ * threads should keep BLAS itself single-threaded (openblas_set_num_threads).
+ *
  * Inputs are a dense matrix or a one-hot design given by the column index of
  * each row's ones (discrete codes), so one-hot encodings never materialise. */
 #ifndef DISQ_LOGREG_H
