@@ -130,8 +130,10 @@ static double evaluate(const problem *pb, const double *coef, double *grad) {
     } else if (!x->x) {
         for (int64_t i = 0; i < n; i++) {
             const int32_t *ci = x->cols + i * x->nnz;
-            for (int j = 0; j < x->nnz; j++)
+            for (int j = 0; j < x->nnz; j++) {
+                #pragma omp simd
                 for (int c = 0; c < m; c++) z[i * k + off + c] += coef[(int64_t)ci[j] * m + c];
+            }
         }
     }
     double loss = rows_loss(z, n, k, pb->y, pb->w, pb->top);
@@ -145,8 +147,10 @@ static double evaluate(const problem *pb, const double *coef, double *grad) {
     } else if (!x->x) {
         for (int64_t i = 0; i < n; i++) {
             const int32_t *ci = x->cols + i * x->nnz;
-            for (int j = 0; j < x->nnz; j++)
+            for (int j = 0; j < x->nnz; j++) {
+                #pragma omp simd
                 for (int c = 0; c < m; c++) grad[(int64_t)ci[j] * m + c] += z[i * k + off + c];
+            }
         }
     }
     double l2 = pb->par->l2, pen = 0;
