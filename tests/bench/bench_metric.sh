@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench_metric.sh: time `metric dci` and `metric infomec` on 10000 training
-# (+ 5000 test) rows, d = 12 continuous latents, F = 6 factors, and the
+# (+ 5000 test) rows, d = 12 continuous latents, F = 6 factors (and infomec
+# on the same latents quantised to 16-entry codes), and the
 # sklearn references (disentanglement_lib's DCI, FactorQVAE's InfoMEC) on the
 # same stream in the same run; print the speed-up ratios.  The reference DCI
 # takes minutes.  Needs $PYTHON with numpy and msgpack to write the stream,
@@ -22,18 +23,23 @@ have_sklearn=0
 "$PYTHON" -c 'import sklearn, scipy' 2>/dev/null && have_sklearn=1
 threads=$(nproc 2>/dev/null || echo 1)
 
-for m in dci infomec; do
+for m in dci infomec infomec-code; do
+    field=z
+    [ "$m" = infomec-code ] && field=code
     start=$(date +%s.%N)
-    "$BIN/metric" "$m" --train 10000 --test 5000 --tsv <"$tmp/bench.dqs" >"$tmp/$m.tsv" 2>/dev/null || exit 1
+    "$BIN/metric" "${m%-code}" --field "$field" --train 10000 --test 5000 --tsv <"$tmp/bench.dqs" \
+        >"$tmp/$m.tsv" 2>/dev/null || exit 1
     end=$(date +%s.%N)
     ours=$(echo "$start $end" | awk '{ printf "%.3f", $2 - $1 }')
     scores=$(awk -F '\t' '$1 != "rows" && $2 !~ /train|active/ { printf "%s=%.4f ", $2, $3 }' "$tmp/$m.tsv")
-    echo "bench_metric: metric $m: ${ours} s on $threads threads ($scores)"
+    echo "bench_metric: metric $m (--field $field): ${ours} s on $threads threads ($scores)"
     if [ "$have_sklearn" = 1 ]; then
         set -- $("$PYTHON" "$here/bench_metric_ref.py" "$m" "$tmp/bench.dqs" 2>/dev/null)
         [ $# -ge 4 ] || { echo "bench_metric: reference $m failed"; exit 1; }
-        echo "bench_metric: sklearn $m: $1 s (scores $2 $3 $4)"
-        echo "$1 $ours" | awk -v m="$m" '{ printf "bench_metric: %s speed-up over sklearn: %.1fx\n", m, $1 / $2 }'
+        ref_time=$1
+        shift
+        echo "bench_metric: sklearn $m: $ref_time s ($*)"
+        echo "$ref_time $ours" | awk -v m="$m" '{ printf "bench_metric: %s speed-up over sklearn: %.1fx\n", m, $1 / $2 }'
     else
         echo "bench_metric: sklearn not available: no reference timing for $m"
     fi
