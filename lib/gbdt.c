@@ -38,34 +38,25 @@ typedef struct {
 } scan_state;
 
 static int cmp_sort_key(const void *a, const void *b) {
-    const float *x = a, *y = b;
-    return (*x > *y) - (*x < *y);
+    float x = ((const dq_gbdt_entry *)a)->value, y = ((const dq_gbdt_entry *)b)->value;
+    return (x > y) - (x < y);
 }
 
 void dq_gbdt_data_init(dq_gbdt_data *g, const float *x, int64_t n, int d) {
     g->n = n;
     g->d = d;
     g->x = x;
-    g->order = dq_malloc((size_t)n * (size_t)d * sizeof *g->order);
     g->sorted = dq_malloc((size_t)n * (size_t)d * sizeof *g->sorted);
-    typedef struct { float v; int32_t i; } key;
     #pragma omp parallel for schedule(dynamic)
     for (int f = 0; f < d; f++) {
-        key *keys = dq_malloc((size_t)(n > 0 ? n : 1) * sizeof *keys);
-        for (int64_t i = 0; i < n; i++) keys[i] = (key){x[i * d + f], (int32_t)i};
-        qsort(keys, (size_t)n, sizeof *keys, cmp_sort_key);
-        for (int64_t i = 0; i < n; i++) {
-            g->order[(int64_t)f * n + i] = keys[i].i;
-            g->sorted[(int64_t)f * n + i] = keys[i].v;
-        }
-        free(keys);
+        dq_gbdt_entry *e = g->sorted + (int64_t)f * n;
+        for (int64_t i = 0; i < n; i++) e[i] = (dq_gbdt_entry){x[i * d + f], (int32_t)i};
+        qsort(e, (size_t)n, sizeof *e, cmp_sort_key);
     }
 }
 
 void dq_gbdt_data_free(dq_gbdt_data *g) {
-    free(g->order);
     free(g->sorted);
-    g->order = NULL;
     g->sorted = NULL;
 }
 
@@ -80,14 +71,14 @@ static double mse_impurity(int64_t n, double sum, double sq) {
  * friedman_mse proxy (n_r s_l - n_l s_r)^2 / (n_l n_r) beats the best so far.
  * The test multiplies out the denominator (it runs for nearly every row);
  * the division happens only for new records. */
-static void scan_node(const dq_gbdt_params *p, const int32_t *order, const float *sorted, int f,
-                      const double *r, const tree_node *nd, scan_state *s) {
+static void scan_node(const dq_gbdt_params *p, const dq_gbdt_entry *sorted, int f, const double *r,
+                      const tree_node *nd, scan_state *s) {
     const int64_t n = nd->n, min_leaf = p->min_samples_leaf;
     const double total = nd->sum;
-    double best = s->best_proxy, sum_left = r[order[0]];
-    float last = sorted[0];
+    double best = s->best_proxy, sum_left = r[sorted[0].row];
+    float last = sorted[0].value;
     for (int64_t q = 1; q < n; q++) {
-        float v = sorted[q];
+        float v = sorted[q].value;
         if (!(v <= last + FEATURE_THRESHOLD) && q >= min_leaf && n - q >= min_leaf) {
             double nl = (double)q, nr = (double)(n - q);
             double diff = nr * sum_left - nl * (total - sum_left);
@@ -100,7 +91,7 @@ static void scan_node(const dq_gbdt_params *p, const int32_t *order, const float
                 s->best_threshold = thr;
             }
         }
-        sum_left += r[order[q]];
+        sum_left += r[sorted[q].row];
         last = v;
     }
     s->best_proxy = best;
@@ -110,39 +101,30 @@ static void scan_node(const dq_gbdt_params *p, const int32_t *order, const float
  * node's scan reads contiguous memory with its running sums in registers.
  * Splitting a node partitions its group stably, keeping every order. */
 typedef struct {
-    int32_t *order, *spill_order; /* [d, n], [n] */
-    float *sorted, *spill_sorted;
+    dq_gbdt_entry *sorted, *spill; /* [d, n], [n] */
 } tree_work;
 
 static void partition(const dq_gbdt_data *g, tree_work *w, const tree *t, const unsigned char *split,
                       int first, int end, const uint16_t *node_of, int from_presorted) {
     int64_t n = g->n;
     for (int f = 0; f < g->d; f++) {
-        const int32_t *so = (from_presorted ? g->order : w->order) + (int64_t)f * n;
-        const float *sv = (from_presorted ? g->sorted : w->sorted) + (int64_t)f * n;
-        int32_t *dst_o = w->order + (int64_t)f * n;
-        float *dst_v = w->sorted + (int64_t)f * n;
+        const dq_gbdt_entry *src = (from_presorted ? g->sorted : w->sorted) + (int64_t)f * n;
+        dq_gbdt_entry *dst = w->sorted + (int64_t)f * n, *spill = w->spill;
         for (int j = first; j < end; j++) {
             if (!split[j]) continue;
             const tree_node *nd = &t->node[j];
             int64_t left = nd->start, right = 0, stop = nd->start + nd->n;
             uint16_t to_left = (uint16_t)nd->left;
-            int32_t *spill_o = w->spill_order;
-            float *spill_v = w->spill_sorted;
-            /* branch-free: each row is written to both sides, one cursor moves */
+            /* branch-free: each entry is written to both sides, one cursor moves */
             for (int64_t q = nd->start; q < stop; q++) {
-                int32_t i = so[q];
-                float v = sv[q];
-                int go_left = node_of[i] == to_left;
-                dst_o[left] = i;
-                dst_v[left] = v;
-                spill_o[right] = i;
-                spill_v[right] = v;
+                dq_gbdt_entry e = src[q];
+                int go_left = node_of[e.row] == to_left;
+                dst[left] = e;
+                spill[right] = e;
                 left += go_left;
                 right += !go_left;
             }
-            memcpy(dst_o + left, w->spill_order, (size_t)right * sizeof *dst_o);
-            memcpy(dst_v + left, w->spill_sorted, (size_t)right * sizeof *dst_v);
+            memcpy(dst + left, spill, (size_t)right * sizeof *dst);
         }
     }
 }
@@ -181,11 +163,9 @@ static int grow_tree(const dq_gbdt_params *p, const dq_gbdt_data *g, const doubl
         }
         if (!any) break;
         for (int f = 0; f < g->d; f++) {
-            const int32_t *order = (depth == 0 ? g->order : w->order) + (int64_t)f * n;
-            const float *sorted = (depth == 0 ? g->sorted : w->sorted) + (int64_t)f * n;
+            const dq_gbdt_entry *sorted = (depth == 0 ? g->sorted : w->sorted) + (int64_t)f * n;
             for (int j = first; j < end; j++)
-                if (splittable[j])
-                    scan_node(p, order + t->node[j].start, sorted + t->node[j].start, f, r, &t->node[j], &st[j]);
+                if (splittable[j]) scan_node(p, sorted + t->node[j].start, f, r, &t->node[j], &st[j]);
         }
 
         int next = end;
@@ -315,10 +295,8 @@ void dq_gbdt_classify(const dq_gbdt_params *p, const dq_gbdt_data *g, const int3
     tree *tr = dq_malloc((size_t)trees * sizeof *tr);
     tree_work *work = dq_malloc((size_t)trees * sizeof *work);
     for (int c = 0; c < trees; c++) {
-        work[c].order = dq_malloc((size_t)n * d * sizeof *work[c].order);
         work[c].sorted = dq_malloc((size_t)n * d * sizeof *work[c].sorted);
-        work[c].spill_order = dq_malloc((size_t)n * sizeof *work[c].spill_order);
-        work[c].spill_sorted = dq_malloc((size_t)n * sizeof *work[c].spill_sorted);
+        work[c].spill = dq_malloc((size_t)n * sizeof *work[c].spill);
     }
     double *imp_sum = dq_calloc((size_t)d, sizeof *imp_sum);
     int64_t relevant = 0;
@@ -361,10 +339,8 @@ void dq_gbdt_classify(const dq_gbdt_params *p, const dq_gbdt_data *g, const int3
     free(tree_imp);
     free(tree_split);
     for (int c = 0; c < trees; c++) {
-        free(work[c].order);
         free(work[c].sorted);
-        free(work[c].spill_order);
-        free(work[c].spill_sorted);
+        free(work[c].spill);
     }
     free(work);
     free(tr);

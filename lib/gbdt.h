@@ -43,11 +43,15 @@ typedef struct {
 /* Training features, presorted once and shared by every classifier fitted on
  * them (DCI fits one per factor on the same codes). */
 typedef struct {
+    float value;
+    int32_t row;
+} dq_gbdt_entry;
+
+typedef struct {
     int64_t n;
     int d;
-    const float *x;  /* [n, d] row-major, borrowed */
-    int32_t *order;  /* [d, n] sample indices in ascending order of feature value */
-    float *sorted;   /* [d, n] the values in that order */
+    const float *x;         /* [n, d] row-major, borrowed */
+    dq_gbdt_entry *sorted;  /* [d, n] each feature's (value, row) in ascending order of value */
 } dq_gbdt_data;
 
 void dq_gbdt_data_init(dq_gbdt_data *g, const float *x, int64_t n, int d);
