@@ -80,11 +80,28 @@ int dq_dci(const dq_gbdt_params *p, const float *z_train, const int32_t *s_train
     dq_gbdt_data g;
     dq_gbdt_data_init(&g, z_train, n_train, d);
     /* One factor per thread: coarse enough to keep threads busy on a loaded
-     * machine (the per-stage class loop inside then runs serially). */
-    #pragma omp parallel for schedule(dynamic)
-    for (int j = 0; j < f; j++)
+     * machine (the per-stage class loop inside then runs serially).  A
+     * factor costs one tree per class, so the costliest go first. */
+    int *by_cost = dq_malloc((size_t)f * sizeof *by_cost), *classes = dq_malloc((size_t)f * sizeof *classes);
+    int32_t *codes = dq_malloc((size_t)(n_train > 0 ? n_train : 1) * sizeof *codes);
+    for (int j = 0; j < f; j++) {
+        classes[j] = dq_labels_encode(s_train + j, n_train, f, codes, NULL);
+        int at = j;
+        while (at > 0 && classes[by_cost[at - 1]] < classes[j]) {
+            by_cost[at] = by_cost[at - 1];
+            at--;
+        }
+        by_cost[at] = j;
+    }
+    free(codes);
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (int q = 0; q < f; q++) {
+        int j = by_cost[q];
         ok[j] = fit_factor(p, &g, s_train, z_test, s_test, n_test, f, j, imp + (int64_t)j * d, &acc[2 * j],
                            &acc[2 * j + 1]);
+    }
+    free(by_cost);
+    free(classes);
     int status = 0;
     for (int j = 0; j < f && !status; j++)
         if (!ok[j]) {
