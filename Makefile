@@ -36,9 +36,11 @@ endif
 LIB_SRC := $(wildcard lib/*.c)
 TOOL_SRC := $(wildcard bin/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
+BENCH_SRC := $(wildcard tests/bench/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
 TOOLS := $(TOOL_SRC:bin/%.c=$(BUILD)/bin/%)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 LIBDISQ := $(BUILD)/libdisq.a
 
 .PHONY: all tests test deps demo bench fuzz clean
@@ -47,7 +49,7 @@ LIBDISQ := $(BUILD)/libdisq.a
 
 all: $(LIBDISQ) $(TOOLS)
 
-tests: all $(TESTS)
+tests: all $(TESTS) $(BENCHES)
 
 $(LIBDISQ): $(LIB_OBJ)
 	@rm -f $@
@@ -62,6 +64,11 @@ $(BUILD)/obj/%.o: %.cu
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 $(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(LIBDISQ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(LIBDISQ) $(LDLIBS) -o $@
+
+# Benchmark programs (tests/bench/*.c), driven by tests/bench/*.sh.
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBDISQ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $< $(LIBDISQ) $(LDLIBS) -o $@
 
@@ -107,7 +114,7 @@ test: deps
 
 # Benchmarks: every tests/bench/bench_*.sh, each printing its own figures as
 # ratios against a reference measured in the same run.
-bench: deps all
+bench: deps all $(BENCHES)
 	@for b in tests/bench/bench_*.sh; do \
 	    [ -f "$$b" ] || continue; \
 	    BIN=$(BUILD)/bin BUILD=$(BUILD) PYTHON=$(PYTHON) sh "$$b" || exit 1; \
@@ -121,3 +128,29 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- CUDA backend checks (need a GPU) -------------------------------------
+# test-cuda: the CPU/GPU parity tests of lib/nn_cuda.h with a GPU required
+# (a missing GPU fails instead of skipping), then again under
+# compute-sanitizer (memcheck) when it is installed.
+# bench-cuda: every tests/bench/cuda_*.sh (env BIN, BUILD, PYTHON), each
+# printing its figures against a reference measured in the same run.
+.PHONY: test-cuda bench-cuda
+SANITIZER ?= $(firstword $(shell command -v compute-sanitizer 2>/dev/null) \
+               $(wildcard $(CUDA_HOME)/bin/compute-sanitizer $(CUDA_HOME)/compute-sanitizer/compute-sanitizer))
+
+test-cuda:
+	@[ "$(CUDA)" = 1 ] || { echo "make test-cuda: needs nvcc (CUDA=1)"; exit 1; }
+	@$(MAKE) --no-print-directory tests
+	DISQ_REQUIRE_GPU=1 $(BUILD)/tests/test_cuda_ops
+	$(BUILD)/tests/test_device
+	@if [ -n "$(SANITIZER)" ]; then \
+	    echo "$(SANITIZER) --tool memcheck $(BUILD)/tests/test_cuda_ops"; \
+	    DISQ_REQUIRE_GPU=1 $(SANITIZER) --tool memcheck --error-exitcode 1 $(BUILD)/tests/test_cuda_ops; \
+	else echo "make test-cuda: compute-sanitizer not found, memcheck skipped"; fi
+
+bench-cuda: deps all $(BENCHES)
+	@for b in tests/bench/cuda_*.sh; do \
+	    [ -f "$$b" ] || continue; \
+	    BIN=$(BUILD)/bin BUILD=$(BUILD) PYTHON=$(PYTHON) sh "$$b" || exit 1; \
+	done

@@ -22,7 +22,7 @@
 #include "mi.h"
 #include "mig.h"
 #include "modularity.h"
-#include "png_out.h"
+#include "pngio.h"
 #include "sap.h"
 #include "unsupervised.h"
 #include "util.h"
@@ -313,8 +313,8 @@ static void write_png(const options *o, const context *cx) {
                    (size_t)parts[i].width * 3);
         dq_image_free(&parts[i]);
     }
-    char err[512];
-    if (dq_png_write(o->png, &out, err, sizeof err)) dq_die(DQ_EXIT_IO, "%s", err);
+    dq_errbuf e;
+    if (dq_png_write(o->png, out.rgb, out.height, out.width, 3, &e)) dq_die(DQ_EXIT_IO, "%s", e.msg);
     dq_image_free(&out);
 }
 

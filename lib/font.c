@@ -112,26 +112,3 @@ int dq_font_text_width(const char *s, int scale) {
     return n ? (int)((n - 1) * DQ_FONT_ADVANCE + DQ_FONT_WIDTH) * scale : 0;
 }
 
-/* Draw one glyph with its top-left (horizontal) or bottom-left (vertical) at (x0, y0). */
-static void draw_glyph(dq_image *im, const unsigned char *g, int scale, const unsigned char rgb[3],
-                       int x0, int y0, int vertical) {
-    for (int row = 0; row < DQ_FONT_HEIGHT; row++)
-        for (int col = 0; col < DQ_FONT_WIDTH; col++) {
-            if (!(g[row] & (0x10 >> col))) continue;
-            /* horizontal: right = +col, down = +row; vertical: up = +col, right = +row */
-            int px = vertical ? x0 + row * scale : x0 + col * scale;
-            int py = vertical ? y0 - (col + 1) * scale + 1 : y0 + row * scale;
-            dq_image_fill_rect(im, px, py, scale, scale, rgb);
-        }
-}
-
-void dq_font_draw(dq_image *im, int x, int y, const char *s, int scale, const unsigned char rgb[3]) {
-    for (; *s; s++, x += DQ_FONT_ADVANCE * scale)
-        draw_glyph(im, dq_font_glyph((unsigned char)*s), scale, rgb, x, y, 0);
-}
-
-void dq_font_draw_vertical(dq_image *im, int x, int y, const char *s, int scale,
-                           const unsigned char rgb[3]) {
-    for (; *s; s++, y -= DQ_FONT_ADVANCE * scale)
-        draw_glyph(im, dq_font_glyph((unsigned char)*s), scale, rgb, x, y, 1);
-}

@@ -35,10 +35,10 @@ void dq_heatmap_draw(const dq_heatmap *h, dq_image *im) {
     int title_w = PAD + dq_font_text_width(h->title, 2) + PAD;
     if (width < title_w) width = title_w;
     dq_image_init(im, width, height, white);
-    dq_font_draw(im, PAD, PAD / 2, h->title, 2, black);
+    dq_draw_text(im, PAD, PAD / 2, h->title, 2, black);
     for (int r = 0; r < h->rows; r++) {
         int y = top + r * CELL_H;
-        dq_font_draw(im, PAD, y + (CELL_H - DQ_FONT_HEIGHT) / 2, h->row_labels[r], 1,
+        dq_draw_text(im, PAD, y + (CELL_H - DQ_FONT_HEIGHT) / 2, h->row_labels[r], 1,
                      h->dimmed && h->dimmed[r] ? grey : black);
         for (int c = 0; c < h->cols; c++) {
             double v = h->values[r * h->cols + c];
@@ -53,13 +53,13 @@ void dq_heatmap_draw(const dq_heatmap *h, dq_image *im) {
             char text[16];
             snprintf(text, sizeof text, isnan(v) ? "nan" : "%.2f", v);
             int tw = dq_font_text_width(text, 1);
-            dq_font_draw(im, x + (CELL_W - 1 - tw) / 2, y + (CELL_H - 1 - DQ_FONT_HEIGHT) / 2, text, 1,
+            dq_draw_text(im, x + (CELL_W - 1 - tw) / 2, y + (CELL_H - 1 - DQ_FONT_HEIGHT) / 2, text, 1,
                          !isnan(v) && v / h->vmax > 0.5 ? white : black);
         }
     }
     for (int c = 0; c < h->cols; c++) {
         int x = left + c * CELL_W + (CELL_W - 1 - DQ_FONT_HEIGHT) / 2;
-        dq_font_draw_vertical(im, x, top + h->rows * CELL_H + PAD + dq_font_text_width(h->col_labels[c], 1) - 1,
+        dq_draw_text_vertical(im, x, top + h->rows * CELL_H + PAD + dq_font_text_width(h->col_labels[c], 1) - 1,
                               h->col_labels[c], 1, black);
     }
 }

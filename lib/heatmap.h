@@ -6,7 +6,7 @@
 #ifndef DISQ_HEATMAP_H
 #define DISQ_HEATMAP_H
 
-#include "png_out.h"
+#include "canvas.h"
 
 typedef struct {
     const char *title;

@@ -25,7 +25,30 @@ static void on_fatal_signal(int sig) {
     raise(sig);
 }
 
+/* libgomp reads OMP_WAIT_POLICY before main runs.  Its default lets idle
+ * threads spin, and on a small or shared machine they take the cores from the
+ * busy ones (training measured 20x slower on 2 loaded cores), so a tool whose
+ * user did not choose a policy re-executes itself once with "passive". */
+static void default_passive_openmp(void) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+    if (!f) return;
+    static char args[1 << 16];
+    size_t n = fread(args, 1, sizeof args - 1, f);
+    int complete = feof(f);
+    fclose(f);
+    if (!complete || n == 0) return; /* unusually long command line: keep running as is */
+    args[n] = 0;
+    char *argv[1024];
+    int argc = 0;
+    for (size_t i = 0; i < n && argc < 1023; i += strlen(args + i) + 1) argv[argc++] = args + i;
+    argv[argc] = NULL;
+    execv("/proc/self/exe", argv); /* returns only on failure: carry on, just slower */
+}
+
 void dq_init(const char *argv0) {
+    default_passive_openmp();
     const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
     dq_progname = slash ? slash + 1 : (argv0 ? argv0 : "disq");
     signal(SIGPIPE, SIG_IGN); /* a closed pipe surfaces as EPIPE, handled in writers */

@@ -1,0 +1,31 @@
+/* dec: add the reconstruction xhat to every batch of a disq stream (man 1 dec). */
+#include "kinds.h"
+#include "stage.h"
+#include "util.h"
+
+static const char usage[] =
+    "usage: dec -m CKPT < STREAM > STREAM\n"
+    "Add xhat (f32 [B,H,W,C], the reconstruction on the [0,1] pixel scale, unclamped)\n"
+    "to each batch; reads zq (continuous models: zq, else z).\n"
+    "  -m, --model CKPT   checkpoint written by train\n"
+    "  --help             this text\n";
+
+int main(int argc, char **argv) {
+    dq_init(argv[0]);
+    dq_stage s;
+    dq_stage_open(&s, argc, argv, usage, 0);
+    const dq_model_config *c = &s.t.model.cfg;
+    dq_stage_header(&s, 0);
+    const int64_t width[1] = {dq_kind_decoder_width(c)};
+    while (dq_stage_next(&s)) {
+        const char *input = !dq_kind_is_discrete(c->kind) && !dq_batch_get(&s.b, "zq") ? "z" : "zq";
+        const dq_tensor *zq = dq_stage_field(&s, input, DQ_F32, 1, width);
+        const int64_t shape[4] = {zq->shape[0], c->H, c->W, c->channels};
+        const float *zv = zq->data;
+        dq_tensor *xhat = dq_batch_put(&s.b, "xhat", DQ_F32, 4, shape);
+        if (shape[0]) dq_model_decode(&s.t.model, &s.t.dec_s, zv, (int)shape[0], xhat->data);
+        dq_write_batch(s.w, &s.b);
+    }
+    dq_stage_close(&s);
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* enc: add the encoder output z to every batch of a disq stream (man 1 enc). */
+#include "stage.h"
+#include "util.h"
+
+static const char usage[] =
+    "usage: enc -m CKPT [--sample] < STREAM > STREAM\n"
+    "Add z (f32 [B,width], the encoder output; the mean for betavae/factorvae) to each\n"
+    "batch; reads images x.\n"
+    "  -m, --model CKPT   checkpoint written by train\n"
+    "  --sample           betavae/factorvae: a draw mu + eps*exp(logvar/2), not the mean\n"
+    "  --help             this text\n";
+
+int main(int argc, char **argv) {
+    dq_init(argv[0]);
+    dq_stage s;
+    dq_stage_open(&s, argc, argv, usage, 1);
+    const dq_model_config *c = &s.t.model.cfg;
+    dq_stage_header(&s, 1);
+    const int64_t image[3] = {c->H, c->W, c->channels};
+    /* each batch samples from its own Philox stream, far from training's */
+    uint64_t stream = 0x656e636f64000000ull;
+    while (dq_stage_next(&s)) {
+        const dq_tensor *x = dq_stage_field(&s, "x", DQ_U8, 3, image);
+        const int64_t shape[2] = {x->shape[0], dq_config_latent_width(c)};
+        const uint8_t *pixels = x->data; /* dq_batch_put may move the field table */
+        dq_tensor *z = dq_batch_put(&s.b, "z", DQ_F32, 2, shape);
+        if (shape[0])
+            dq_model_encode_sampled(&s.t.model, &s.t.enc_s, pixels, (int)shape[0], s.sample, stream++,
+                                    z->data);
+        dq_write_batch(s.w, &s.b);
+    }
+    dq_stage_close(&s);
+    return 0;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/python3
+"""Load a disq checkpoint into the PyTorch implementation of SPEC §3
+(disq_model.py) and reproduce `enc`:
+
+    dsload shapes3d --sample 64 | enc -m ck.safetensors | \\
+        /usr/bin/python3 examples/python/load_checkpoint.py ck.safetensors
+
+Reads the stream on stdin, encodes its images x with PyTorch and compares the
+result with the field z that `enc` added.  Prints the largest difference and
+exits 1 when it exceeds 1e-4 (relative to the scale of z)."""
+import os
+import sys
+
+import msgpack
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from disq_model import load_disq  # noqa: E402
+
+_NP = {"u8": np.uint8, "i32": np.int32, "f32": np.float32, "f16": np.float16}
+
+
+def tensor(field):
+    return np.frombuffer(field["data"], dtype=_NP[field["dtype"]]).reshape(field["shape"])
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    model, meta = load_disq(sys.argv[1])
+    model.eval()
+    print("config:", meta["config"], file=sys.stderr)
+    unpacker = msgpack.Unpacker(sys.stdin.buffer, raw=False, max_buffer_size=1 << 31)
+    next(unpacker)  # header
+    worst, scale, rows = 0.0, 0.0, 0
+    with torch.no_grad():
+        for batch in unpacker:
+            z_disq = tensor(batch["z"])
+            z_torch = model.encode(tensor(batch["x"]).copy()).numpy()
+            worst = max(worst, float(np.abs(z_torch - z_disq).max()))
+            scale = max(scale, float(np.abs(z_disq).max()))
+            rows += len(z_disq)
+    rel = worst / max(scale, 1e-12)
+    print(f"{rows} images: max |z_torch - z_enc| = {worst:.3g} (relative {rel:.3g})")
+    sys.exit(0 if rel <= 1e-4 else 1)
+
+
+if __name__ == "__main__":
+    main()

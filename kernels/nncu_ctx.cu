@@ -1,0 +1,194 @@
+// nncu_ctx.cu: the CUDA context, device memory, error reporting, and the
+// elementwise helpers and deterministic reductions of nn_elem.c.
+#include "nncu_internal.cuh"
+
+#include <stdlib.h>
+
+// cuBLAS and cuDNN share this much workspace; convolution algorithms that
+// need more are not chosen.
+#define WORKSPACE_BYTES ((size_t)256 << 20)
+
+void nncu_check(cudaError_t err, const char *call) {
+    if (err != cudaSuccess) dq_die(DQ_EXIT_FAIL, "cuda: %s: %s", call, cudaGetErrorString(err));
+}
+
+void nncu_check(cublasStatus_t err, const char *call) {
+    if (err != CUBLAS_STATUS_SUCCESS)
+        dq_die(DQ_EXIT_FAIL, "cuda: %s: %s", call, cublasGetStatusString(err));
+}
+
+void nncu_check(cudnnStatus_t err, const char *call) {
+    if (err != CUDNN_STATUS_SUCCESS)
+        dq_die(DQ_EXIT_FAIL, "cuda: %s: %s", call, cudnnGetErrorString(err));
+}
+
+extern "C" nncu_ctx *nncu_create(nncu_precision precision) {
+    nncu_ctx *ctx = (nncu_ctx *)dq_malloc(sizeof *ctx);
+    *ctx = nncu_ctx{};
+    ctx->precision = precision;
+    NNCU_CHECK(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
+    NNCU_CHECK(cublasCreate(&ctx->blas));
+    NNCU_CHECK(cublasSetStream(ctx->blas, ctx->stream));
+    NNCU_CHECK(cublasSetMathMode(ctx->blas, precision == NNCU_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                   : CUBLAS_DEFAULT_MATH));
+    NNCU_CHECK(cudnnCreate(&ctx->dnn));
+    NNCU_CHECK(cudnnSetStream(ctx->dnn, ctx->stream));
+    ctx->workspace = nncu_malloc(WORKSPACE_BYTES);
+    ctx->workspace_bytes = WORKSPACE_BYTES;
+    // A fixed cuBLAS workspace keeps its kernel choice, and so its results,
+    // the same from call to call.
+    NNCU_CHECK(cublasSetWorkspace(ctx->blas, ctx->workspace, ctx->workspace_bytes));
+    ctx->partials = (double *)nncu_malloc(NNCU_REDUCE_BLOCKS * sizeof(double));
+    return ctx;
+}
+
+extern "C" void nncu_destroy(nncu_ctx *ctx) {
+    if (!ctx) return;
+    nncu_sync(ctx);
+    nncu_conv_plans_free(ctx);
+    nncu_free(ctx->scratch);
+    nncu_free(ctx->partials);
+    nncu_free(ctx->workspace);
+    NNCU_CHECK(cudnnDestroy(ctx->dnn));
+    NNCU_CHECK(cublasDestroy(ctx->blas));
+    NNCU_CHECK(cudaStreamDestroy(ctx->stream));
+    free(ctx);
+}
+
+extern "C" void nncu_sync(nncu_ctx *ctx) { NNCU_CHECK(cudaStreamSynchronize(ctx->stream)); }
+
+extern "C" void *nncu_malloc(size_t bytes) {
+    void *p = nullptr;
+    NNCU_CHECK(cudaMalloc(&p, bytes ? bytes : 1));
+    return p;
+}
+
+extern "C" void nncu_free(void *p) {
+    if (p) NNCU_CHECK(cudaFree(p));
+}
+
+extern "C" void nncu_upload(nncu_ctx *ctx, void *dst, const void *src, size_t bytes) {
+    NNCU_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx->stream));
+}
+
+extern "C" void nncu_download(nncu_ctx *ctx, void *dst, const void *src, size_t bytes) {
+    NNCU_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx->stream));
+    nncu_sync(ctx);
+}
+
+extern "C" void nncu_zero(nncu_ctx *ctx, void *p, size_t bytes) {
+    NNCU_CHECK(cudaMemsetAsync(p, 0, bytes, ctx->stream));
+}
+
+void *nncu_scratch(nncu_ctx *ctx, size_t bytes) {
+    if (bytes > ctx->scratch_bytes) {
+        // The old buffer may still be read by queued kernels.
+        nncu_sync(ctx);
+        nncu_free(ctx->scratch);
+        ctx->scratch = nncu_malloc(bytes);
+        ctx->scratch_bytes = bytes;
+    }
+    return ctx->scratch;
+}
+
+__global__ static void fill_kernel(float *x, float value, size_t n) {
+    NNCU_FOR(i, n) x[i] = value;
+}
+
+__global__ static void scale_kernel(float *x, float a, size_t n) {
+    NNCU_FOR(i, n) x[i] *= a;
+}
+
+__global__ static void axpy_kernel(float a, const float *x, float *y, size_t n) {
+    NNCU_FOR(i, n) y[i] += a * x[i];
+}
+
+extern "C" void nncu_fill(nncu_ctx *ctx, float *x, float value, size_t n) {
+    fill_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>(x, value, n);
+    NNCU_LAUNCHED();
+}
+
+extern "C" void nncu_scale(nncu_ctx *ctx, float *x, float a, size_t n) {
+    scale_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>(x, a, n);
+    NNCU_LAUNCHED();
+}
+
+extern "C" void nncu_axpy(nncu_ctx *ctx, float a, const float *x, float *y, size_t n) {
+    axpy_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>(a, x, y, n);
+    NNCU_LAUNCHED();
+}
+
+__global__ static void finish_sum_kernel(const double *partials, unsigned nblocks, double divisor,
+                                         double *out) {
+    double s = 0;
+    for (unsigned b = threadIdx.x; b < nblocks; b += NNCU_THREADS) s += partials[b];
+    s = nncu_block_sum(s);
+    if (threadIdx.x == 0) *out = s / divisor;
+}
+
+void nncu_finish_sum(nncu_ctx *ctx, unsigned nblocks, double divisor, double *out) {
+    finish_sum_kernel<<<1, NNCU_THREADS, 0, ctx->stream>>>(ctx->partials, nblocks, divisor, out);
+    NNCU_LAUNCHED();
+}
+
+__global__ static void block_sums_kernel(const float *x, size_t n, int squared, double *partials) {
+    double s = 0;
+    NNCU_FOR(i, n) s += squared ? (double)x[i] * x[i] : (double)x[i];
+    s = nncu_block_sum(s);
+    if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+
+static void sum(nncu_ctx *ctx, const float *x, size_t n, int squared, double *out) {
+    unsigned blocks = nncu_reduce_grid(n);
+    block_sums_kernel<<<blocks, NNCU_THREADS, 0, ctx->stream>>>(x, n, squared, ctx->partials);
+    NNCU_LAUNCHED();
+    nncu_finish_sum(ctx, blocks, 1.0, out);
+}
+
+extern "C" void nncu_sum(nncu_ctx *ctx, const float *x, size_t n, double *out) {
+    sum(ctx, x, n, 0, out);
+}
+
+extern "C" void nncu_sum_sq(nncu_ctx *ctx, const float *x, size_t n, double *out) {
+    sum(ctx, x, n, 1, out);
+}
+
+// Column sums in two passes: each thread adds one column over one chunk of
+// rows (neighbouring threads read neighbouring columns), then one thread per
+// column adds the chunk sums in chunk order.
+__global__ static void column_chunks_kernel(const float *x, size_t rows, int cols,
+                                            size_t chunk_rows, double *partial) {
+    int col = blockIdx.x * blockDim.x + threadIdx.x;
+    if (col >= cols) return;
+    size_t begin = (size_t)blockIdx.y * chunk_rows;
+    size_t end = begin + chunk_rows < rows ? begin + chunk_rows : rows;
+    double s = 0;
+    for (size_t r = begin; r < end; r++) s += x[r * cols + col];
+    partial[(size_t)blockIdx.y * cols + col] = s;
+}
+
+__global__ static void column_finish_kernel(const double *partial, unsigned chunks, int cols,
+                                            float *sums) {
+    int col = blockIdx.x * blockDim.x + threadIdx.x;
+    if (col >= cols) return;
+    double s = 0;
+    for (unsigned c = 0; c < chunks; c++) s += partial[(size_t)c * cols + col];
+    sums[col] += (float)s;
+}
+
+extern "C" void nncu_sum_rows_add(nncu_ctx *ctx, const float *x, size_t rows, int cols,
+                                  float *sums) {
+    if (rows == 0 || cols <= 0) return;
+    const size_t max_chunks = 65535; // grid.y limit
+    size_t chunk_rows = 256;
+    if ((rows + chunk_rows - 1) / chunk_rows > max_chunks) chunk_rows = (rows + max_chunks - 1) / max_chunks;
+    unsigned chunks = (unsigned)((rows + chunk_rows - 1) / chunk_rows);
+    double *partial = (double *)nncu_scratch(ctx, (size_t)chunks * cols * sizeof(double));
+    int threads = cols >= NNCU_THREADS ? NNCU_THREADS : (cols + 31) / 32 * 32;
+    dim3 grid((cols + threads - 1) / threads, chunks);
+    column_chunks_kernel<<<grid, threads, 0, ctx->stream>>>(x, rows, cols, chunk_rows, partial);
+    NNCU_LAUNCHED();
+    column_finish_kernel<<<(cols + threads - 1) / threads, threads, 0, ctx->stream>>>(partial, chunks,
+                                                                                     cols, sums);
+    NNCU_LAUNCHED();
+}

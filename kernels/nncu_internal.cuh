@@ -1,0 +1,82 @@
+// nncu_internal.cuh: what the kernels/nncu_*.cu files share: the context,
+// error checks, launch shapes and the deterministic block reduction.
+#ifndef DISQ_NNCU_INTERNAL_CUH
+#define DISQ_NNCU_INTERNAL_CUH
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+extern "C" {
+#include "nn_cuda.h"
+#include "util.h"
+}
+
+struct nncu_conv_plan; // kernels/nncu_conv.cu
+
+struct nncu_ctx {
+    nncu_precision precision;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    cudnnHandle_t dnn;
+    void *workspace; // shared by cuBLAS and cuDNN, which run in stream order
+    size_t workspace_bytes;
+    double *partials; // NNCU_REDUCE_BLOCKS block sums of one reduction
+    void *scratch;    // grown on demand, see nncu_scratch
+    size_t scratch_bytes;
+    nncu_conv_plan *plans; // linked list, one per convolution geometry
+};
+
+// Die with "cuda: <call>: <error string>" unless the status is success.
+void nncu_check(cudaError_t err, const char *call);
+void nncu_check(cublasStatus_t err, const char *call);
+void nncu_check(cudnnStatus_t err, const char *call);
+#define NNCU_CHECK(call) nncu_check((call), #call)
+// After a <<<>>> launch: reports bad launch configurations at once.
+#define NNCU_LAUNCHED() nncu_check(cudaGetLastError(), "kernel launch")
+
+// A device buffer of at least `bytes` owned by ctx, valid until the next call
+// of nncu_scratch; one function at a time uses it.
+void *nncu_scratch(nncu_ctx *ctx, size_t bytes);
+// Frees the convolution plans (kernels/nncu_conv.cu), called by nncu_destroy.
+void nncu_conv_plans_free(nncu_ctx *ctx);
+
+#define NNCU_THREADS 256
+#define NNCU_REDUCE_BLOCKS 512
+
+// Grid for a grid-stride loop over n items; the cap keeps the grid legal for
+// any n while still filling every SM many times over.
+static inline unsigned nncu_grid(size_t n) {
+    size_t blocks = (n + NNCU_THREADS - 1) / NNCU_THREADS;
+    return blocks < 1 ? 1u : blocks > 65536 ? 65536u : (unsigned)blocks;
+}
+
+#define NNCU_FOR(i, n)                                                                 \
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (size_t)(n);    \
+         i += (size_t)gridDim.x * blockDim.x)
+
+// Blocks of a deterministic reduction over n items: a function of n only, so
+// every run adds the same numbers in the same order.
+static inline unsigned nncu_reduce_grid(size_t n) {
+    size_t blocks = (n + NNCU_THREADS - 1) / NNCU_THREADS;
+    return blocks < 1 ? 1u : blocks > NNCU_REDUCE_BLOCKS ? NNCU_REDUCE_BLOCKS : (unsigned)blocks;
+}
+
+// Sum of one value per thread of a NNCU_THREADS-thread block, by a fixed
+// tree; the result is valid in thread 0.
+static __device__ inline double nncu_block_sum(double v) {
+    __shared__ double part[NNCU_THREADS];
+    part[threadIdx.x] = v;
+    __syncthreads();
+    for (int half = NNCU_THREADS / 2; half > 0; half /= 2) {
+        if ((int)threadIdx.x < half) part[threadIdx.x] += part[threadIdx.x + half];
+        __syncthreads();
+    }
+    return part[0];
+}
+
+// *out = (sum of the nblocks partial sums) / divisor; queued on ctx after the
+// kernel that wrote ctx->partials[0..nblocks-1].
+void nncu_finish_sum(nncu_ctx *ctx, unsigned nblocks, double divisor, double *out);
+
+#endif

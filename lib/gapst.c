@@ -1,0 +1,35 @@
+/* gapst.c: the straight-through gap (see gapst.h). */
+#include "gapst.h"
+
+#include <math.h>
+
+#include "head.h"
+
+int dq_gapst_supported(dq_model_kind k) {
+    dq_head_kind h = dq_kind_head(k);
+    return h == DQ_HEAD_RELAXED || h == DQ_HEAD_LOGITS || h == DQ_HEAD_FRIEDE;
+}
+
+static double pass_loss(dq_trainer *t, const float *x, int b, dq_sample_mode mode, float tau) {
+    dq_head_pass p = {.b = b, .tau = tau, .mode = mode};
+    dq_pass_encode(t, x, &p);
+    return dq_pass_decode(t, x, &p) + p.weighted;
+}
+
+void dq_gapst_add(dq_trainer *t, const uint8_t *x, int b, dq_gapst *g) {
+    const dq_model_config *c = &t->model.cfg;
+    const size_t n = (size_t)b * c->H * c->W * c->channels;
+    float *xs = dq_ws(t, DQ_WS_X1, n);
+    dq_kind_scale_images(c, x, n, xs);
+    const float tau = (float)dq_gumbel_tau(c->tau_rate, t->step);
+    g->soft_sum += b * pass_loss(t, xs, b, DQ_SAMPLE_SOFT, tau);
+    g->hard_sum += b * pass_loss(t, xs, b, DQ_SAMPLE_HARD, tau);
+    g->images += b;
+}
+
+double dq_gapst_value(const dq_gapst *g, double *soft, double *hard) {
+    const double s = g->images ? g->soft_sum / g->images : 0, h = g->images ? g->hard_sum / g->images : 0;
+    if (soft) *soft = s;
+    if (hard) *hard = h;
+    return fabs(h - s);
+}

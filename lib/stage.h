@@ -1,0 +1,34 @@
+/* stage.h: the common frame of the model stages enc, quant and dec: options
+ * (-m CKPT, --help, optionally --sample), checkpoint, stream in and out, and
+ * validation of the consumed field. */
+#ifndef DISQ_STAGE_H
+#define DISQ_STAGE_H
+
+#include "qvae.h"
+#include "stream.h"
+
+typedef struct {
+    const char *ckpt;
+    int sample;        /* --sample given (only where allowed) */
+    dq_trainer t;      /* the loaded model (no optimizer state) */
+    dq_reader *r;
+    dq_writer *w;
+    dq_header h;
+    dq_batch b;
+} dq_stage;
+
+/* Parse options and load the checkpoint; prints usage and exits on --help or
+ * a usage error.  allow_sample: accept --sample. */
+void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int allow_sample);
+/* Read the header, refuse a stream whose images do not fit the model when
+ * check_images, record the model in the header and write it on. */
+void dq_stage_header(dq_stage *s, int check_images);
+/* Next batch (0 at end of stream). */
+int dq_stage_next(dq_stage *s);
+/* The batch's field `name`, which must have this dtype and shape [B, inner...]
+ * (exit 65 naming the field otherwise). */
+dq_tensor *dq_stage_field(dq_stage *s, const char *name, dq_dtype dtype, int ninner,
+                          const int64_t *inner);
+void dq_stage_close(dq_stage *s);
+
+#endif

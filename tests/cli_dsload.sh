@@ -1,0 +1,82 @@
+# dsload on the command line: modes, determinism, PNG dumps and bad input.
+# Only small selections are rendered; the cache lives in $T.
+. "$(dirname "$0")/lib.sh"
+export XDG_CACHE_HOME=$T/cache
+unset DISENTANGLEMENT_LIB_DATA
+PY=${PYTHON:-/usr/bin/python3}
+
+check "help" dsload --help
+check_err "unknown dataset" 2 "unknown dataset 'shapes4d'" dsload shapes4d --sample 2
+check_err "bad option value" 2 "--sample: expected an integer" dsload shapes3d --sample x
+check_err "bad split" 2 "--split: expected train, val or test" dsload dsprites --split dev
+check_err "no real file for smallnorb" 66 "no procedural generator" dsload smallnorb --sample 2
+check_err "missing source" 66 "nothere.npz" dsload mpi3d --source "$T/nothere.npz" --sample 2
+
+dsload --list >"$T/list"
+if [ "$(grep -cE '^(dsprites|shapes3d|mpi3d|mpi3d-complex|isaac3d|smallnorb|cars3d) ' "$T/list")" = 7 ]
+then ok "--list names the seven datasets"; else notok "--list names the seven datasets" "$(cat "$T/list")"; fi
+dsload shapes3d --list >"$T/list"
+if grep -q '^orientation  *15  -30 .. 30' "$T/list" && grep -q '480000 images' "$T/list"
+then ok "--list shows factors"; else notok "--list shows factors" "$(cat "$T/list")"; fi
+
+dsload shapes3d --sample 20 --seed 4 --batch 8 >"$T/a" 2>"$T/err"
+dsload shapes3d --sample 20 --seed 4 --batch 8 >"$T/b" 2>/dev/null
+dsload shapes3d --sample 20 --seed 5 --batch 8 >"$T/c" 2>/dev/null
+if cmp -s "$T/a" "$T/b" && ! cmp -s "$T/a" "$T/c"; then ok "same seed same stream"
+else notok "same seed same stream"; fi
+if grep -q 'shapes3d: source procedural renderer' "$T/err"; then ok "stderr names the source"
+else notok "stderr names the source" "$(cat "$T/err")"; fi
+if [ ! -e "$T/cache" ] || [ -z "$(ls "$T/cache/disq" 2>/dev/null)" ]; then ok "a sample builds no cache"
+else notok "a sample builds no cache" "$(ls -R "$T/cache")"; fi
+
+check "png dump" dsload mpi3d-complex --sample 5 --png "$T/png"
+if [ "$(ls "$T/png" | grep -c '\.png$')" = 5 ]; then ok "png dump writes 5 files"
+else notok "png dump writes 5 files" "$(ls "$T/png")"; fi
+
+# An endless stream stops quietly when the reader goes away.
+(dsload dsprites --shuffle --repeat --no-cache --batch 32 2>/dev/null; echo $? >"$T/rc") | head -c 300000 >/dev/null
+if [ "$(cat "$T/rc")" = 0 ]; then ok "--repeat ends with the pipe"; else notok "--repeat ends with the pipe" "exit $(cat "$T/rc")"; fi
+
+# Bad real files: one line, data error, nothing left in the cache.
+head -c 5000 /dev/urandom >"$T/junk.npz"
+check_err "corrupt npz" 65 "junk.npz: not a readable zip archive" dsload mpi3d --source "$T/junk.npz" --all
+if [ "$(wc -l <"$T/err")" = 1 ]; then ok "corrupt npz: one line"; else notok "corrupt npz: one line" "$(cat "$T/err")"; fi
+if [ -z "$(ls "$T/cache/disq" 2>/dev/null)" ]; then ok "no partial cache"; else notok "no partial cache" "$(ls "$T/cache/disq")"; fi
+
+if ! "$PY" -c 'import msgpack, numpy' 2>/dev/null; then
+    skip "stream contents" "$PY lacks msgpack/numpy"
+    exit 0
+fi
+# Header, fields and intervention structure, read back in Python.
+cat >"$T/check.py" <<'EOF'
+import sys, msgpack, numpy as np
+mode = sys.argv[1]
+u = msgpack.Unpacker(sys.stdin.buffer, raw=False)
+h = next(u)
+assert h["dataset"] == "shapes3d" and h["shape"] == [64, 64, 3], h
+assert [f["size"] for f in h["factors"]] == [10, 10, 10, 8, 4, 15]
+assert abs(h["factors"][3]["values"][-1] - 1.25) < 1e-12
+def arr(b, k, t):
+    return np.frombuffer(b[k]["data"], t).reshape(b[k]["shape"])
+rows = {k: [] for k in ("x", "s", "index", "vote", "fixed")}
+for b in u:
+    for k in rows:
+        if k in b: rows[k].append(arr(b, k, np.uint8 if k == "x" else np.int32))
+s = np.concatenate(rows["s"]); idx = np.concatenate(rows["index"])
+sizes = np.array([10, 10, 10, 8, 4, 15])
+bases = np.array([np.prod(sizes[i + 1:]) for i in range(6)])
+assert (s @ bases == idx).all(), "s and index disagree"
+if mode == "factorvae":
+    vote = np.concatenate(rows["vote"]); fixed = np.concatenate(rows["fixed"])
+    assert len(s) == 3 * 4 and (vote == np.repeat(np.arange(3), 4)).all()
+    for v in range(3):
+        f = fixed[vote == v][0]
+        assert len(set(s[vote == v][:, f])) == 1, "vote does not share its factor"
+else:
+    assert len(s) == 20
+print("fine")
+EOF
+dsload shapes3d --fix-factor factorvae --votes 3 --group 4 --batch 5 2>/dev/null | "$PY" "$T/check.py" factorvae >"$T/py" 2>&1
+if grep -q fine "$T/py"; then ok "factorvae votes"; else notok "factorvae votes" "$(tail -n 3 "$T/py")"; fi
+"$PY" "$T/check.py" sample <"$T/a" >"$T/py" 2>&1
+if grep -q fine "$T/py"; then ok "sample stream"; else notok "sample stream" "$(tail -n 3 "$T/py")"; fi

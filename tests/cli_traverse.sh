@@ -1,0 +1,54 @@
+#!/bin/sh
+# traverse end to end: a tiny model trained for one step on procedural
+# Shapes3D images, every picture mode, animation frames, and bad input.
+. "$(dirname "$0")/lib.sh"
+
+# PNG width and height from the IHDR chunk (bytes 16..23, big-endian).
+png_size() {
+    od -An -tu1 -j16 -N8 "$1" | awk '{printf "%dx%d\n", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'
+}
+
+# check_png DESC FILE WxH
+check_png() {
+    got=$(png_size "$2" 2>/dev/null)
+    if [ "$got" = "$3" ]; then ok "$1"; else notok "$1" "size '$got', wanted $3"; fi
+}
+
+dsload shapes3d --sample 16 --batch 8 --procedural --no-cache >"$T/s.dqs" 2>/dev/null
+train -o "$T/m.safetensors" --model factorqvae --width 4 --dense 8 --codebook 6 --latents 3 \
+    --disc-hidden 8 --batch 8 --steps 1 --save-every 0 <"$T/s.dqs" 2>/dev/null
+M="$T/m.safetensors"
+
+check "help" traverse --help
+# Sizes follow imgrid's layout at scale 1: cells 64+2, captions 6 px a
+# character + 4, header band 7 px (+9 per extra line) + 4.
+check "traversal" sh -c "traverse -m $M -o $T/t.png --steps 4 <$T/s.dqs"
+# 3 latents labelled "z0 <factor> 0.00"-style (at most 4+20+5 chars) vary in
+# width, so only the height is fixed: 11 + 3*66.
+h=$(png_size "$T/t.png" | cut -dx -f2)
+if [ "$h" = 209 ]; then ok "traversal height"; else notok "traversal height" "$h"; fi
+w=$(png_size "$T/t.png" | cut -dx -f1)
+# 5 columns (input + 4 steps) after the caption column
+cap=$((w - 5 * 66))
+if [ $(((cap - 4) % 6)) = 0 ] && [ "$cap" -ge 16 ]; then ok "traversal width"; else notok "traversal width" "$w"; fi
+
+check "swap" sh -c "traverse -m $M -o $T/sw.png --mode swap -n 2 <$T/s.dqs"
+check_png "swap size: 28 + 6 columns, 29 + 4 rows with a group gap" "$T/sw.png" "$((28 + 6 * 66))x$((29 + 4 * 66 + 6))"
+check "recon" sh -c "traverse -m $M -o $T/r.png --mode recon -n 5 --scale 2 --text-scale 2 <$T/s.dqs"
+check_png "recon size at scale 2" "$T/r.png" "$((5 * 12 + 8 + 5 * 132))x$((14 + 8 + 2 * 132))"
+check "usage" sh -c "traverse -m $M -o $T/u.png --mode usage --sample 12 <$T/s.dqs"
+check "range sweep with frames" sh -c "traverse -m $M -o $T/f.png --sweep range --range 2 --steps 3 --frames $T/frames <$T/s.dqs"
+n=$(ls "$T/frames" | grep -c '^frame_00[0-2]\.png$')
+if [ "$n" = 3 ] && [ "$(ls "$T/frames" | wc -l)" = 3 ]; then ok "three frames"; else notok "three frames" "$(ls "$T/frames")"; fi
+check "deterministic" sh -c "traverse -m $M -o $T/t2.png --steps 4 <$T/s.dqs && cmp $T/t.png $T/t2.png"
+
+check_err "unknown mode" 2 "unknown --mode" sh -c "traverse -m $M -o $T/x.png --mode spin <$T/s.dqs"
+check_err "no output" 2 "no output" sh -c "traverse -m $M <$T/s.dqs"
+check_err "frames outside traversal" 2 "frames" sh -c "traverse -m $M -o $T/x.png --mode swap --frames $T/fr <$T/s.dqs"
+check_err "missing checkpoint" 66 "nope" sh -c "traverse -m $T/nope -o $T/x.png <$T/s.dqs"
+check_err "too few images" 65 "ends after 16 images" sh -c "traverse -m $M -o $T/x.png --mode swap -n 10 <$T/s.dqs"
+check_err "empty stream" 65 "" sh -c "traverse -m $M -o $T/x.png </dev/null"
+dsload dsprites --sample 4 --procedural --no-cache >"$T/d.dqs" 2>/dev/null
+check_err "images of another size" 65 "64x64x1" sh -c "traverse -m $M -o $T/x.png <$T/d.dqs"
+if [ -e "$T/x.png" ]; then notok "no output after errors"; else ok "no output after errors"; fi
+check_err "unwritable output" 74 "nodir" sh -c "traverse -m $M -o $T/nodir/x.png <$T/s.dqs"
