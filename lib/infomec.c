@@ -111,15 +111,40 @@ int dq_infomec(const float *z, const int32_t *s, int64_t n, int d, int f, int di
             dq_argsort(jittered + (int64_t)i * n, n, order + (int64_t)i * n);
         }
     }
-    #pragma omp parallel for collapse(2) schedule(dynamic)
-    for (int i = 0; i < d; i++)
-        for (int j = 0; j < f; j++) {
-            const int32_t *lab = labels + (int64_t)j * n;
-            double mi = discrete ? dq_mutual_info(codes + i, d, lab, 1, n)
-                                 : dq_mi_knn_sorted(jittered + (int64_t)i * n, order + (int64_t)i * n, lab,
-                                                    k[j], n, knn);
-            nmi[i * f + j] = mi / h[j];
+    /* One pool of jobs: the f regressions of InfoE (largest class count
+     * first, they are the long ones) then the d * f mutual informations,
+     * which fill the threads while the regressions run. */
+    dq_design x, null = {n, 0, NULL, NULL, 0};
+    double *dense, *infoe = dq_malloc((size_t)f * sizeof *infoe);
+    int32_t *cols;
+    build_design(z, n, d, discrete, &x, &dense, &cols);
+    int *by_classes = dq_malloc((size_t)f * sizeof *by_classes);
+    for (int j = 0; j < f; j++) {
+        int at = j;
+        while (at > 0 && k[by_classes[at - 1]] < k[j]) {
+            by_classes[at] = by_classes[at - 1];
+            at--;
         }
+        by_classes[at] = j;
+    }
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (int job = 0; job < f + d * f; job++) {
+        if (job < f) {
+            int j = by_classes[job];
+            const int32_t *lab = labels + (int64_t)j * n;
+            double ce0 = fitted_log_loss(&null, lab, k[j]);
+            infoe[j] = (ce0 - fitted_log_loss(&x, lab, k[j])) / ce0;
+            continue;
+        }
+        int i = (job - f) / f, j = (job - f) % f;
+        const int32_t *lab = labels + (int64_t)j * n;
+        double mi = discrete ? dq_mutual_info(codes + i, d, lab, 1, n)
+                             : dq_mi_knn_sorted(jittered + (int64_t)i * n, order + (int64_t)i * n, lab, k[j],
+                                                n, knn);
+        nmi[i * f + j] = mi / h[j];
+    }
+    out->infoe = 0;
+    for (int j = 0; j < f; j++) out->infoe += infoe[j] / f;
     double max_range = 0, *range = dq_malloc((size_t)d * sizeof *range);
     for (int i = 0; i < d; i++) {
         float lo = z[i], hi = z[i];
@@ -138,19 +163,10 @@ int dq_infomec(const float *z, const int32_t *s, int64_t n, int d, int f, int di
     out->infom = preference(nmi, active, d, f, f, 1, NULL, f);
     out->infoc = preference(nmi, NULL, f, d, 1, f, active, out->active);
 
-    dq_design x, null = {n, 0, NULL, NULL, 0};
-    double *dense, infoe = 0;
-    int32_t *cols;
-    build_design(z, n, d, discrete, &x, &dense, &cols);
-    #pragma omp parallel for schedule(dynamic) reduction(+ : infoe)
-    for (int j = 0; j < f; j++) {
-        const int32_t *lab = labels + (int64_t)j * n;
-        double ce0 = fitted_log_loss(&null, lab, k[j]);
-        infoe += (ce0 - fitted_log_loss(&x, lab, k[j])) / ce0;
-    }
-    out->infoe = infoe / f;
     free(dense);
     free(cols);
+    free(infoe);
+    free(by_classes);
     free(codes);
     free(jittered);
     free(order);
