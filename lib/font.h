@@ -3,9 +3,7 @@
  * shows as '?'.  Text advances DQ_FONT_ADVANCE pixels per character and a
  * line is DQ_FONT_LINE pixels high, both times an integer `scale`.
  *
- * The glyph table and these declarations are those of the metric branch's
- * font.h (which also draws into its dq_image); only the part that depends on
- * nothing else is here. */
+ * Drawing text into an RGB image: canvas.h. */
 #ifndef DISQ_FONT_H
 #define DISQ_FONT_H
 
