@@ -110,6 +110,20 @@ static void save(const saver *s) {
         dq_die(DQ_EXIT_IO, "%s: cannot write checkpoint: %s", s->path, strerror(errno));
 }
 
+/* A resumed run's log starts with the rows the earlier runs wrote up to the
+ * checkpoint's step, so the file stays one complete record of the training. */
+static void keep_logged_steps(const char *path, long long upto, FILE *out) {
+    FILE *in = fopen(path, "r");
+    if (!in) return; /* no earlier log: nothing to keep */
+    char line[1024];
+    while (fgets(line, sizeof line, in)) {
+        char *end;
+        long long step = strtoll(line, &end, 10);
+        if (end != line && *end == '\t' && step <= upto) fputs(line, out);
+    }
+    fclose(in);
+}
+
 static void format_eta(double sec, char *buf, size_t n) {
     if (!isfinite(sec) || sec < 0) snprintf(buf, n, "?");
     else if (sec < 3600) snprintf(buf, n, "%dm%02ds", (int)sec / 60, (int)sec % 60);
@@ -219,6 +233,7 @@ int main(int argc, char **argv) {
         logf = dq_atomic_open(&log_file, log_path);
         if (!logf) dq_die(DQ_EXIT_IO, "%s: %s", log_path, strerror(errno));
         fprintf(logf, "step\tloss\trecon\tkl\ttc\tdisc\ttau\tlr\tseconds\n");
+        if (resume) keep_logged_steps(log_path, t.step, logf);
     }
 
     rebatcher rb = {r, {0}, NULL, 0, (size_t)cfg->H * cfg->W * cfg->channels, cfg};

@@ -28,8 +28,10 @@ check "checkpoint is safetensors" sh -c "head -c 200 $T/a.st | tail -c 190 | gre
 check "re-batching: any input batch size gives the same run" sh -c \
     "train -o $T/b.st $tiny --steps 10 <$T/s3 2>/dev/null && cmp $T/a.st $T/b.st"
 check "resume 5+5 equals 10 bit for bit" sh -c \
-    "train -o $T/r.st $tiny --steps 5 <$T/s10 2>/dev/null &&
-     train -o $T/r.st --resume --steps 10 <$T/s10 2>/dev/null && cmp $T/a.st $T/r.st"
+    "train -o $T/r.st $tiny --steps 5 --log $T/r.tsv <$T/s10 2>/dev/null &&
+     train -o $T/r.st --resume --steps 10 --log $T/r.tsv <$T/s10 2>/dev/null && cmp $T/a.st $T/r.st"
+check "a resumed run's log keeps the earlier steps: the same losses as one run" sh -c \
+    "cut -f1-8 $T/a.tsv >$T/a8 && cut -f1-8 $T/r.tsv >$T/r8 && cmp $T/a8 $T/r8"
 check "a stream that ends early still leaves a checkpoint" sh -c \
     "train -o $T/e.st $tiny --steps 100 <$T/s10 2>$T/e.err && grep -q 'stream ended at step 10' $T/e.err && test -f $T/e.st"
 
