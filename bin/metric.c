@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "dci.h"
+#include "gapst.h"
 #include "heatmap.h"
 #include "infomec.h"
 #include "intervention.h"
@@ -27,10 +29,10 @@
 #include "unsupervised.h"
 #include "util.h"
 
-enum { DCI, MIG, SAP, MODULARITY, INFOMEC, FACTORVAE, BETAVAE, UNSUPERVISED, MSE, NMETRICS };
+enum { DCI, MIG, SAP, MODULARITY, INFOMEC, FACTORVAE, BETAVAE, UNSUPERVISED, MSE, GAPST, NMETRICS };
 
 /* What each metric consumes. */
-enum { FACTORS = 1, LATENT = 2, TEST = 4, VOTES = 8, PIXELS = 16 };
+enum { FACTORS = 1, LATENT = 2, TEST = 4, VOTES = 8, PIXELS = 16, IMAGES = 32 };
 static const struct {
     const char *name;
     unsigned needs;
@@ -44,11 +46,12 @@ static const struct {
     [BETAVAE] = {"betavae", LATENT | TEST | VOTES},
     [UNSUPERVISED] = {"unsupervised", LATENT},
     [MSE] = {"mse", PIXELS},
+    [GAPST] = {"gapst", IMAGES},
 };
 
 typedef struct {
     int want[NMETRICS];
-    const char *field, *png;
+    const char *field, *png, *checkpoint;
     long long train, test; /* -1: default */
     int knn, bins, discrete; /* discrete: -1 from the field's dtype */
     dq_report_format format;
@@ -64,8 +67,9 @@ typedef struct {
 
 static void usage(FILE *f) {
     fputs("usage: metric [options] NAME... < stream\n"
-          "NAME: dci mig sap modularity infomec factorvae betavae unsupervised mse\n"
+          "NAME: dci mig sap modularity infomec factorvae betavae unsupervised mse gapst\n"
           "  --field NAME   latent field (default: code if present, else z)\n"
+          "  -m, --model CKPT  the checkpoint gapst scores on the stream's images x\n"
           "  --train N      training rows (votes for factorvae/betavae); default 10000\n"
           "  --test N       test rows (votes) after them; default 5000\n"
           "  --json, --tsv  output format (default: aligned table)\n"
@@ -87,14 +91,15 @@ static void parse_args(int argc, char **argv, options *o) {
     static const struct option longopts[] = {
         {"field", 1, 0, 'f'}, {"train", 1, 0, 'n'}, {"test", 1, 0, 't'},      {"json", 0, 0, 'j'},
         {"tsv", 0, 0, 'T'},   {"png", 1, 0, 'p'},   {"knn", 1, 0, 'k'},       {"bins", 1, 0, 'b'},
-        {"discrete", 0, 0, 'D'}, {"continuous", 0, 0, 'C'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"discrete", 0, 0, 'D'}, {"continuous", 0, 0, 'C'}, {"help", 0, 0, 'h'},
+        {"model", 1, 0, 'm'}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->train = o->test = -1;
     o->knn = 3;
     o->bins = 20;
     o->discrete = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hm:", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': o->field = optarg; break;
         case 'n': o->train = parse_count("--train", optarg, 2); break;
@@ -102,6 +107,7 @@ static void parse_args(int argc, char **argv, options *o) {
         case 'j': o->format = DQ_REPORT_JSON; break;
         case 'T': o->format = DQ_REPORT_TSV; break;
         case 'p': o->png = optarg; break;
+        case 'm': o->checkpoint = optarg; break;
         case 'k': o->knn = (int)parse_count("--knn", optarg, 1); break;
         case 'b': o->bins = (int)parse_count("--bins", optarg, 2); break;
         case 'D': o->discrete = 1; break;
@@ -120,6 +126,9 @@ static void parse_args(int argc, char **argv, options *o) {
         if (m == NMETRICS) dq_die(DQ_EXIT_USAGE, "unknown metric '%s' (try --help)", argv[i]);
         o->want[m] = 1;
     }
+    if (o->want[GAPST] != !!o->checkpoint)
+        dq_die(DQ_EXIT_USAGE, o->checkpoint ? "-m CKPT is for gapst; name gapst or drop -m"
+                                            : "gapst needs the model's checkpoint: -m CKPT");
     if (o->png && !o->want[DCI] && !o->want[INFOMEC])
         dq_die(DQ_EXIT_USAGE, "--png draws the dci and infomec matrices; name dci or infomec");
 }
@@ -179,6 +188,34 @@ static void check_factors(const context *cx) {
             dq_die(DQ_EXIT_DATA, "factor '%s' takes a single value in the %lld training rows; "
                    "supervised metrics need at least two", cx->factor_names[j], (long long)cx->train);
     free(codes);
+}
+
+/* gapst's model and sums, fed by the one pass over the stream. */
+typedef struct {
+    dq_trainer model;
+    dq_gapst sums;
+} gapst_run;
+
+static void add_gapst_images(const dq_tensor *x, int64_t batch_no, void *ctx) {
+    gapst_run *g = ctx;
+    dq_gapst_add_images_or_die(&g->model, x, batch_no, &g->sums);
+}
+
+static void load_gapst_model(const char *path, gapst_run *g) {
+    dq_checkpoint_load_or_die(path, &g->model, 0, NULL);
+    if (!dq_gapst_supported(g->model.model.cfg.kind))
+        dq_die(DQ_EXIT_DATA, "%s: a %s has no categorical posterior to take the gap of", path,
+               dq_model_kind_name(g->model.model.cfg.kind));
+    memset(&g->sums, 0, sizeof g->sums);
+}
+
+static void report_gapst(gapst_run *g, dq_report *r) {
+    if (!g->sums.images) dq_die(DQ_EXIT_DATA, "gapst: the stream has no images");
+    double soft, hard, gap = dq_gapst_value(&g->sums, &soft, &hard);
+    dq_report_scalar(r, "gapst", "gapst", gap);
+    dq_report_scalar(r, "gapst", "loss_soft", soft);
+    dq_report_scalar(r, "gapst", "loss_hard", hard);
+    dq_report_scalar(r, "gapst", "images", (double)g->sums.images);
 }
 
 static void warn_nan(const char *metric, const char *key, double v, const char *why) {
@@ -332,8 +369,11 @@ int main(int argc, char **argv) {
         long long tr = o.train >= 0 ? o.train : 10000, te = o.test >= 0 ? o.test : 5000;
         keep = tr + (row_needs & TEST ? te : 0);
     }
+    gapst_run gapst;
+    if (o.want[GAPST]) load_gapst_model(o.checkpoint, &gapst);
     dq_metric_request req = {o.field, (row_needs & FACTORS) != 0, rows_metrics || votes, votes,
-                             (row_needs & PIXELS) != 0, keep};
+                             (row_needs & PIXELS) != 0, keep,
+                             o.want[GAPST] ? add_gapst_images : NULL, &gapst};
     dq_metric_input in;
     dq_metric_read(stdin, "stdin", &req, &in);
     if (in.rows_seen == 0) dq_die(DQ_EXIT_DATA, "stdin: the stream has no rows");
@@ -370,6 +410,7 @@ int main(int argc, char **argv) {
             if (in.sq_count == 0) dq_die(DQ_EXIT_DATA, "mse: the stream has no pixels");
             dq_report_scalar(report, "mse", "mse", in.sq_err / (double)in.sq_count);
         }
+        if (m == GAPST) report_gapst(&gapst, report);
     }
     if (votes) run_interventions(&o, &in, report);
     if (rows_metrics) {
@@ -388,5 +429,6 @@ int main(int argc, char **argv) {
     free(cx.nmi);
     free(cx.active);
     dq_metric_input_free(&in);
+    if (o.want[GAPST]) dq_trainer_free(&gapst.model);
     return DQ_EXIT_OK;
 }

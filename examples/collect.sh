@@ -1,8 +1,8 @@
 #!/bin/bash
 # collect.sh RUNS.LIST RUNS_DIR: one row per run of RUNS.LIST as a wide TSV:
 # name, group (the name without its -SEED), model, seed, options, then every
-# metric.score of its scores.tsv (metric --tsv) and gapst.gapst when the run
-# has a gapst.json.  A run without scores is an error: the sweep is unfinished.
+# metric.score of its scores.tsv (metric --tsv).  A run without scores is an
+# error: the sweep is unfinished.
 set -euo pipefail
 list=$1 runs=$2
 header=1
@@ -15,15 +15,10 @@ while IFS=$'\t' read -r name model seed opts; do
     if [ $header = 1 ]; then
         printf 'name\tgroup\tmodel\tseed\toptions'
         awk -F'\t' '{ printf "\t%s.%s", $1, $2 }' "$f"
-        [ -s "$runs/$name/gapst.json" ] && printf '\tgapst.gapst'
         echo
         header=0
     fi
     printf '%s\t%s\t%s\t%s\t%s' "$name" "${name%-*}" "$model" "$seed" "$opts"
     awk -F'\t' '{ printf "\t%s", $3 }' "$f"
-    if [ -s "$runs/$name/gapst.json" ]; then
-        printf '\t'
-        sed -n 's/^{"gapst": \([^,]*\),.*/\1/p' "$runs/$name/gapst.json" | tr -d '\n'
-    fi
     echo
 done <"$list"

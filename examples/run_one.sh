@@ -9,7 +9,7 @@
 #
 # Environment (set by common.mk): BIN, RUNS, DATASET, STEPS (empty: train's
 # reference default), SMALL (size options of QUICK=1), EVAL_N, EVAL_TRAIN,
-# EVAL_TEST, DSLOAD_OPTS, METRICS, GAPST (1: also write $RUNS/NAME/gapst.json).
+# EVAL_TEST, DSLOAD_OPTS, METRICS, GAPST (1: also score the straight-through gap).
 set -euo pipefail
 name=$1 model=$2 seed=$3
 read -ra extra <<<"${4:-} ${SMALL:-}"
@@ -37,11 +37,7 @@ enc_opts=()
 case $model in betavae | factorvae) enc_opts=(--sample) ;; esac
 dsload "$DATASET" --sample "$EVAL_N" --seed $((seed + 1000)) 2>/dev/null |
     enc -m "$ck" "${enc_opts[@]}" | quant -m "$ck" | dec -m "$ck" |
-    metric $METRICS --train "$EVAL_TRAIN" --test "$EVAL_TEST" --tsv >"$dir/scores.tsv.tmp"
-if [ "${GAPST:-0}" = 1 ]; then
-    dsload "$DATASET" --sample "$EVAL_N" --seed $((seed + 2000)) 2>/dev/null |
-        gapst -m "$ck" --json >"$dir/gapst.json.tmp"
-    mv "$dir/gapst.json.tmp" "$dir/gapst.json"
-fi
+    metric $METRICS ${GAPST:+gapst -m "$ck"} --train "$EVAL_TRAIN" --test "$EVAL_TEST" --tsv \
+        >"$dir/scores.tsv.tmp"
 mv "$dir/scores.tsv.tmp" "$dir/scores.tsv"
 echo "$name: done" >&2

@@ -148,7 +148,7 @@ void dq_metric_read(FILE *in, const char *source, const dq_metric_request *req,
         const dq_tensor *tl = req->need_latent ? require(&b, name, batch_no) : NULL;
         const dq_tensor *tv = req->need_votes ? require(&b, "vote", batch_no) : NULL;
         const dq_tensor *tf = req->need_votes ? require(&b, "fixed", batch_no) : NULL;
-        const dq_tensor *tx = req->need_mse ? require(&b, "x", batch_no) : NULL;
+        const dq_tensor *tx = req->need_mse || req->each_images ? require(&b, "x", batch_no) : NULL;
         const dq_tensor *th = req->need_mse ? require(&b, "xhat", batch_no) : NULL;
         const dq_tensor *all[] = {ts, tl, tv, tf, tx, th};
         const char *names[] = {"s", name, "vote", "fixed", "x", "xhat"};
@@ -167,11 +167,12 @@ void dq_metric_read(FILE *in, const char *source, const dq_metric_request *req,
         if (tl) take_latent(o, tl, name, keep, batch_no, &cap_l);
         if (tv) take_column(&o->vote, tv, "vote", o->rows, keep, batch_no, &cap_v);
         if (tf) take_column(&o->fixed, tf, "fixed", o->rows, keep, batch_no, &cap_f);
-        if (tx) add_mse(o, tx, th, batch_no);
+        if (th) add_mse(o, tx, th, batch_no);
+        if (req->each_images) req->each_images(tx, batch_no, req->images_ctx);
         o->rows += keep;
         o->rows_seen += rows;
         dq_batch_clear(&b);
-        if (!req->need_mse && o->rows >= req->max_rows) break;
+        if (!req->need_mse && !req->each_images && o->rows >= req->max_rows) break;
     }
     dq_batch_free(&b);
     dq_reader_free(r);

@@ -20,6 +20,9 @@ typedef struct {
     int need_votes;     /* keep `vote` and `fixed` (intervention batches) */
     int need_mse;       /* accumulate (x/255 - xhat)^2 */
     int64_t max_rows;   /* rows kept; the rest are read (for mse) and counted */
+    /* when set, called with every batch's images `x` (gapst scores them) */
+    void (*each_images)(const dq_tensor *x, int64_t batch_no, void *ctx);
+    void *images_ctx;
 } dq_metric_request;
 
 typedef struct {

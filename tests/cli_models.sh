@@ -47,10 +47,11 @@ check "betavae: --sample differs from the mean" sh -c \
 check "betavae: --sample is deterministic" sh -c \
     "enc -m $T/betavae.st --sample <$T/s | cmp - $T/draw"
 
-check "gapst of a dvae" sh -c "gapst -m $T/dvae.st --json <$T/s | grep -q '\"gapst\": .*\"images\": 16'"
-check "gapst of a vqvae, text line" sh -c "gapst -m $T/vqvae.st <$T/s | grep -q '^GapST .*16 images)'"
-check_err "gapst refuses a continuous model" 65 "no categorical posterior" gapst -m "$T/ae.st" <"$T/s"
-check_err "gapst needs -m" 2 "no checkpoint" gapst <"$T/s"
+check "gapst of a dvae" sh -c "metric gapst -m $T/dvae.st --tsv <$T/s | grep -q '^gapst	images	16$'"
+check "gapst of a vqvae in one pass with mse" sh -c "enc -m $T/vqvae.st <$T/s | quant -m $T/vqvae.st | dec -m $T/vqvae.st | metric mse gapst -m $T/vqvae.st | grep -q '^gapst  *gapst '"
+check_err "gapst refuses a continuous model" 65 "no categorical posterior" metric gapst -m "$T/ae.st" <"$T/s"
+check_err "gapst needs -m" 2 "gapst needs the model's checkpoint" metric gapst <"$T/s"
+check_err "-m without gapst is refused" 2 "-m CKPT is for gapst" metric mse -m "$T/ae.st" <"$T/s"
 
 # Friede et al.'s pair on 16x16 images (their network halves the size four times)
 "$PY" "$here/model_stream.py" 16 8 16 16 3 1 >"$T/s16"
@@ -68,7 +69,7 @@ zq = np.frombuffer(b['zq']['data'], np.float32)
 xhat = np.frombuffer(b['xhat']['data'], np.float32)
 assert (abs(zq) <= 1).all() and (xhat > 0).all() and (xhat < 1).all()
 "
-    check "$kind: gapst" sh -c "gapst -m $T/$kind.st <$T/s16 | grep -q '^GapST '"
+    check "$kind: gapst" sh -c "metric gapst -m $T/$kind.st --tsv <$T/s16 | grep -q '^gapst	gapst	[0-9]'"
 done
 check_err "Friede network needs multiples of 16" 2 "multiples of 16" \
     sh -c "train -o $T/f8.st --model dvae-friede $tiny <$T/s"

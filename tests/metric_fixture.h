@@ -19,7 +19,7 @@ static inline int fixture_load(const char *name, dq_metric_input *in, int need_v
     snprintf(path, sizeof path, FIXTURE_DIR "%s.dqs", name);
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
-    dq_metric_request req = {NULL, 1, 1, need_votes, 0, INT64_MAX};
+    dq_metric_request req = {NULL, 1, 1, need_votes, 0, INT64_MAX, NULL, NULL};
     dq_metric_read(f, path, &req, in);
     fclose(f);
     return 0;
