@@ -240,3 +240,17 @@ double dq_mi_knn_sorted(const double *c, const int32_t *order, const int32_t *la
     free(fill);
     return mi > 0 ? mi : 0;
 }
+
+double dq_column_top2_gap(const double *m, int d, int f, int j) {
+    double top = -INFINITY, second = -INFINITY;
+    for (int i = 0; i < d; i++) {
+        double v = m[i * f + j];
+        if (v > top) {
+            second = top;
+            top = v;
+        } else if (v > second) {
+            second = v;
+        }
+    }
+    return top - second;
+}

@@ -52,4 +52,8 @@ void dq_mi_knn_jitter(const float *v, int64_t stride, int64_t n, uint64_t seed, 
 
 double dq_digamma(double x);
 
+/* Largest minus second largest entry of column j of a [d, f] row-major
+ * matrix: the gap MIG and SAP average over factors. */
+double dq_column_top2_gap(const double *m, int d, int f, int j);
+
 #endif

@@ -6,6 +6,7 @@
 
 #include "labels.h"
 #include "linsvc.h"
+#include "mi.h"
 #include "util.h"
 
 double dq_sap(const float *z_train, const int32_t *s_train, int64_t n_train, const float *z_test,
@@ -30,18 +31,6 @@ double dq_sap(const float *z_train, const int32_t *s_train, int64_t n_train, con
         }
     if (d < 2) return NAN;
     double total = 0;
-    for (int j = 0; j < f; j++) {
-        double top = -INFINITY, second = -INFINITY;
-        for (int i = 0; i < d; i++) {
-            double v = score[i * f + j];
-            if (v > top) {
-                second = top;
-                top = v;
-            } else if (v > second) {
-                second = v;
-            }
-        }
-        total += top - second;
-    }
+    for (int j = 0; j < f; j++) total += dq_column_top2_gap(score, d, f, j);
     return total / f;
 }
