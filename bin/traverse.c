@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "checkpoint.h"
+#include "kinds.h"
 #include "pngio.h"
 #include "travpics.h"
 #include "util.h"
@@ -22,7 +23,8 @@ static void usage(FILE *f) {
             "  -n, --images N       source images: traversal 1, recon 8; swap pairs 1\n"
             "  --sample N           images read for usage and latent captions (default 256;\n"
             "                       never fewer than the source images)\n"
-            "  --sweep KIND         codes (default: codebook min..max) | range (-R..R)\n"
+            "  --sweep KIND         codes (default for categorical models: codebook min..max) |\n"
+            "                       range (-R..R, the default for continuous models)\n"
             "  --steps N            traversal columns (default 10; 0 = every code)\n"
             "  --range R            bound of a range sweep (default 3)\n"
             "  --scale S            image magnification (default 1)\n"
@@ -61,7 +63,7 @@ static void parse(int argc, char **argv, options *o) {
         {0, 0, 0, 0}};
     static const char *const modes[] = {"traversal", "swap", "recon", "usage"};
     *o = (options){.mode = MODE_TRAVERSAL, .images = 0, .sample = 256, .steps = 10, .scale = 1,
-                   .text_scale = 1, .sweep = DQ_SWEEP_CODES, .range = 3};
+                   .text_scale = 1, .sweep = -1, .range = 3};
     int c;
     while ((c = getopt_long(argc, argv, "m:o:n:", opts, NULL)) != -1) {
         switch (c) {
@@ -128,6 +130,11 @@ int main(int argc, char **argv) {
     const dq_model *mdl = &t.model;
     char err[512];
     dq_sweep sw = {0};
+    const int discrete = dq_kind_is_discrete(mdl->cfg.kind);
+    if ((int)o.sweep < 0) o.sweep = discrete ? DQ_SWEEP_CODES : DQ_SWEEP_RANGE;
+    if (o.mode == MODE_USAGE && !discrete)
+        dq_die(DQ_EXIT_USAGE, "%s: a %s has no codes to count; usage needs a categorical model", o.ckpt,
+               dq_model_kind_name(mdl->cfg.kind));
     if (o.mode == MODE_TRAVERSAL &&
         dq_sweep_make(mdl, o.sweep, o.range, (int)o.steps, &sw, err, sizeof err) != 0)
         dq_die(DQ_EXIT_USAGE, "%s: %s", o.ckpt, err);

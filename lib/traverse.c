@@ -6,13 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kinds.h"
 #include "util.h"
 
 /* ---- sweeps ---- */
-
-static const float *codebook_values(const dq_model *mdl) {
-    return DQ_W(&mdl->params, mdl->codebook);
-}
 
 static int by_value(const void *a, const void *b, void *values) {
     const float *v = values;
@@ -21,56 +18,82 @@ static int by_value(const void *a, const void *b, void *values) {
     return *(const int *)a - *(const int *)b; /* equal values keep index order */
 }
 
+/* Values per latent slot of the decoder input: C for the qvae family's
+ * vector codebooks, else 1. */
+static int latent_slot(const dq_model_config *c) { return dq_kind_decoder_width(c) / c->d; }
+
+/* The K candidate values ([K, slot]) of latent j, in fixed[] when computed. */
+static const float *latent_values(const dq_model *mdl, int j, float *fixed) {
+    const dq_model_config *c = &mdl->cfg;
+    switch (dq_kind_head(c->kind)) {
+    case DQ_HEAD_QLAE: return DQ_W(&mdl->params, mdl->codebook) + (size_t)j * c->K;
+    case DQ_HEAD_FRIEDE:
+        for (int k = 0; k < c->K; k++) fixed[k] = (float)(-1.0 + 2.0 * k / (c->K - 1));
+        return fixed;
+    default: return DQ_W(&mdl->params, mdl->codebook);
+    }
+}
+
+static int make_range(const dq_model_config *c, double range, int steps, dq_sweep *sw, char *err,
+                      size_t errlen) {
+    if (latent_slot(c) != 1) {
+        snprintf(err, errlen, "a range sweep needs scalar latents; this model's codebook vectors have %d values",
+                 latent_slot(c));
+        return -1;
+    }
+    if (!(range > 0) || !isfinite(range)) {
+        snprintf(err, errlen, "range must be a positive number");
+        return -1;
+    }
+    if (steps == 0) steps = 10; /* a range has no natural column count */
+    if (steps < 2) {
+        snprintf(err, errlen, "a range sweep needs at least 2 steps");
+        return -1;
+    }
+    *sw = (dq_sweep){steps, 1, c->d, 1, NULL, NULL};
+    sw->value = dq_malloc((size_t)c->d * steps * sizeof *sw->value);
+    sw->code = dq_malloc((size_t)steps * sizeof *sw->code);
+    for (int j = 0; j < c->d; j++)
+        for (int i = 0; i < steps; i++)
+            sw->value[(size_t)j * steps + i] = (float)(-range + 2.0 * range * i / (steps - 1));
+    for (int i = 0; i < steps; i++) sw->code[i] = -1;
+    return 0;
+}
+
 int dq_sweep_make(const dq_model *mdl, dq_sweep_kind kind, double range, int steps, dq_sweep *sw,
                   char *err, size_t errlen) {
-    const int K = mdl->cfg.K, C = mdl->cfg.C;
+    const dq_model_config *c = &mdl->cfg;
+    const int K = c->K, C = latent_slot(c), d = c->d;
     memset(sw, 0, sizeof *sw);
     if (steps < 0 || steps > 4096) {
         snprintf(err, errlen, "steps must be between 0 and 4096, not %d", steps);
         return -1;
     }
-    if (kind == DQ_SWEEP_RANGE) {
-        if (C != 1) {
-            snprintf(err, errlen, "a range sweep needs scalar latents; this model's codebook vectors have %d values", C);
-            return -1;
-        }
-        if (!(range > 0) || !isfinite(range)) {
-            snprintf(err, errlen, "range must be a positive number");
-            return -1;
-        }
-        if (steps == 0) steps = 10; /* a range has no natural column count */
-        if (steps < 2) {
-            snprintf(err, errlen, "a range sweep needs at least 2 steps");
-            return -1;
-        }
-        sw->n = steps;
-        sw->C = 1;
-        sw->value = dq_malloc((size_t)steps * sizeof *sw->value);
-        sw->code = dq_malloc((size_t)steps * sizeof *sw->code);
-        for (int i = 0; i < steps; i++) {
-            sw->value[i] = (float)(-range + 2.0 * range * i / (steps - 1));
-            sw->code[i] = -1;
-        }
-        return 0;
-    }
-    int *order = dq_malloc((size_t)K * sizeof *order);
-    for (int k = 0; k < K; k++) order[k] = k;
-    if (C == 1) {
-        qsort_r(order, (size_t)K, sizeof *order, by_value, (void *)codebook_values(mdl));
+    if (kind == DQ_SWEEP_RANGE) return make_range(c, range, steps, sw, err, errlen);
+    if (!dq_kind_is_discrete(c->kind)) {
+        snprintf(err, errlen, "a %s has no codebook to sweep; use --sweep range", dq_model_kind_name(c->kind));
+        return -1;
     }
     const int n = steps == 0 || steps > K ? K : steps;
-    sw->n = n;
-    sw->C = C;
-    sw->value = dq_malloc((size_t)n * C * sizeof *sw->value);
+    *sw = (dq_sweep){n, C, d, dq_kind_head(c->kind) != DQ_HEAD_QLAE, NULL, NULL};
+    sw->value = dq_malloc((size_t)d * n * C * sizeof *sw->value);
     sw->code = dq_malloc((size_t)n * sizeof *sw->code);
-    for (int i = 0; i < n; i++) {
-        /* evenly over the ordered codebook, both ends included */
-        const int pick = n == 1 ? 0 : (int)lround((double)i * (K - 1) / (n - 1));
-        sw->code[i] = order[pick];
-        memcpy(sw->value + (size_t)i * C, codebook_values(mdl) + (size_t)order[pick] * C,
-               (size_t)C * sizeof(float));
+    int *order = dq_malloc((size_t)K * sizeof *order);
+    float *fixed = dq_malloc((size_t)K * sizeof *fixed);
+    for (int j = 0; j < d; j++) {
+        const float *values = latent_values(mdl, j, fixed);
+        for (int k = 0; k < K; k++) order[k] = k;
+        if (C == 1) qsort_r(order, (size_t)K, sizeof *order, by_value, (void *)values);
+        for (int i = 0; i < n; i++) {
+            /* evenly over the ordered codebook, both ends included */
+            const int pick = n == 1 ? 0 : (int)lround((double)i * (K - 1) / (n - 1));
+            if (j == 0) sw->code[i] = sw->shared ? order[pick] : -1;
+            memcpy(sw->value + ((size_t)j * n + i) * C, values + (size_t)order[pick] * C,
+                   (size_t)C * sizeof(float));
+        }
     }
     free(order);
+    free(fixed);
     return 0;
 }
 
@@ -81,7 +104,8 @@ void dq_sweep_free(dq_sweep *sw) {
 }
 
 void dq_sweep_label(const dq_sweep *sw, int col, char *buf, size_t len) {
-    if (sw->C == 1) snprintf(buf, len, "%.2f", sw->value[col]);
+    if (!sw->shared) snprintf(buf, len, "#%d", col);
+    else if (sw->C == 1) snprintf(buf, len, "%.2f", sw->value[col]);
     else snprintf(buf, len, "#%d", sw->code[col]);
 }
 
@@ -104,14 +128,13 @@ size_t dq_painter_image_bytes(const dq_painter *p) {
     return (size_t)c->H * c->W * c->channels;
 }
 
-static size_t latent_width(const dq_painter *p) {
-    return (size_t)dq_config_latent_width(&p->mdl->cfg);
-}
+size_t dq_painter_zq_width(const dq_painter *p) { return (size_t)dq_kind_decoder_width(&p->mdl->cfg); }
 
 void dq_paint_encode(dq_painter *p, const uint8_t *x, int b, int32_t *code, float *zq) {
     const dq_model_config *c = &p->mdl->cfg;
-    float *z = dq_alloc_aligned(((size_t)b * latent_width(p) + 1) * sizeof *z);
+    float *z = dq_alloc_aligned(((size_t)b * dq_kind_z_width(c) + 1) * sizeof *z);
     int32_t *codes = code ? code : dq_malloc(((size_t)b * c->d + 1) * sizeof *codes);
+    for (size_t i = 0; i < (size_t)b * c->d; i++) codes[i] = -1; /* continuous kinds write none */
     dq_model_encode(p->mdl, &p->enc, x, b, z);
     dq_model_quantize(p->mdl, z, b, 0, 0, codes, zq);
     if (!code) free(codes);
@@ -138,11 +161,11 @@ static void fill_edited(const float *zq, size_t width, int C, int j, const float
 }
 
 void dq_paint_traversal(dq_painter *p, const float *zq, const dq_sweep *sw, uint8_t *out) {
-    const int d = p->mdl->cfg.d, C = p->mdl->cfg.C;
-    const size_t width = latent_width(p), img = dq_painter_image_bytes(p);
+    const int d = p->mdl->cfg.d, C = sw->C;
+    const size_t width = dq_painter_zq_width(p), img = dq_painter_image_bytes(p);
     float *batch = dq_alloc_aligned((size_t)sw->n * width * sizeof *batch);
     for (int j = 0; j < d; j++) {
-        fill_edited(zq, width, C, j, sw->value, sw->n, batch);
+        fill_edited(zq, width, C, j, sw->value + (size_t)j * sw->n * C, sw->n, batch);
         dq_paint_decode(p, batch, sw->n, out + (size_t)j * sw->n * img);
     }
     free(batch);
@@ -150,20 +173,21 @@ void dq_paint_traversal(dq_painter *p, const float *zq, const dq_sweep *sw, uint
 
 void dq_paint_traversal_frame(dq_painter *p, const float *zq, int nsrc, const dq_sweep *sw,
                               int col, uint8_t *out) {
-    const int d = p->mdl->cfg.d, C = p->mdl->cfg.C;
-    const size_t width = latent_width(p);
+    const int d = p->mdl->cfg.d, C = sw->C;
+    const size_t width = dq_painter_zq_width(p);
     float *batch = dq_alloc_aligned((size_t)nsrc * d * width * sizeof *batch);
     for (int i = 0; i < nsrc; i++)
         for (int j = 0; j < d; j++)
-            fill_edited(zq + (size_t)i * width, width, C, j, sw->value + (size_t)col * C, 1,
+            fill_edited(zq + (size_t)i * width, width, C, j, sw->value + ((size_t)j * sw->n + col) * C, 1,
                         batch + ((size_t)i * d + j) * width);
     dq_paint_decode(p, batch, nsrc * d, out);
     free(batch);
 }
 
 void dq_paint_swap(dq_painter *p, const float *zq_a, const float *zq_b, uint8_t *out) {
-    const int d = p->mdl->cfg.d, C = p->mdl->cfg.C;
-    const size_t width = latent_width(p);
+    const int d = p->mdl->cfg.d;
+    const size_t width = dq_painter_zq_width(p);
+    const int C = (int)(width / d);
     float *batch = dq_alloc_aligned((size_t)d * width * sizeof *batch);
     for (int j = 0; j < d; j++)
         fill_edited(zq_a, width, C, j, zq_b + (size_t)j * C, 1, batch + (size_t)j * width);
@@ -260,7 +284,7 @@ static const dq_tensor *batch_field(const dq_batch *b, const char *name, dq_dtyp
 int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int64_t sample,
                  dq_trav_input *in, char *err, size_t errlen) {
     const dq_model_config *c = &p->mdl->cfg;
-    const size_t img = dq_painter_image_bytes(p), width = latent_width(p);
+    const size_t img = dq_painter_image_bytes(p), width = dq_painter_zq_width(p);
     const int64_t want = sample > nsrc ? sample : nsrc;
     const int64_t xshape[3] = {c->H, c->W, c->channels}, sshape[1] = {h->nfactors};
     memset(in, 0, sizeof *in);

@@ -19,22 +19,26 @@
 typedef enum {
     DQ_SWEEP_CODES, /* codebook entries: C = 1 from the smallest value to the largest,
                        C > 1 in index order */
-    DQ_SWEEP_RANGE, /* evenly spaced values -range .. +range (C = 1 only) */
+    DQ_SWEEP_RANGE, /* evenly spaced values -range .. +range (scalar latents only) */
 } dq_sweep_kind;
 
 typedef struct {
-    int n, C;
-    float *value; /* [n, C] decoder-input values of the latent */
-    int *code;    /* [n] codebook index of each column, or -1 for a range value */
+    int n, C, d;
+    int shared;   /* every latent sweeps the same values (one global codebook, a range) */
+    float *value; /* [d, n, C] decoder-input values of each latent's columns */
+    int *code;    /* [n] codebook index of each column when shared, or -1 for a range value */
 } dq_sweep;
 
 /* steps columns (0: every codebook entry; at least 2 for a range), picked
- * evenly from the ordered codebook when fewer than K.  Returns 0, or -1 with
- * the reason in err. */
+ * evenly from each latent's ordered codebook when fewer than K: the global
+ * codebook (qvae family, dvae), the fixed values -1 + 2k/(K-1) (Friede
+ * kinds) or the latent's own values (qlae).  Continuous kinds have no
+ * codebook and take a range.  Returns 0, or -1 with the reason in err. */
 int dq_sweep_make(const dq_model *mdl, dq_sweep_kind kind, double range, int steps, dq_sweep *sw,
                   char *err, size_t errlen);
 void dq_sweep_free(dq_sweep *sw);
-/* Column caption: the value (C = 1) or "#code". */
+/* Column caption: the value (shared scalar values), "#code" (shared vectors)
+ * or "#i", the i-th smallest of each latent's own values (qlae). */
 void dq_sweep_label(const dq_sweep *sw, int col, char *buf, size_t len);
 
 /* Encoder and decoder scratch for a series of calls. */
@@ -47,6 +51,8 @@ typedef struct {
 
 void dq_painter_init(dq_painter *p, const dq_model *mdl);
 void dq_painter_free(dq_painter *p);
+/* Floats per image of the decoder input zq. */
+size_t dq_painter_zq_width(const dq_painter *p);
 /* Pixels of one image: H*W*channels. */
 size_t dq_painter_image_bytes(const dq_painter *p);
 
@@ -83,7 +89,7 @@ typedef struct {
     int64_t n;       /* images read */
     int nsrc;        /* source images kept (<= n) */
     uint8_t *x;      /* [nsrc, H, W, ch] */
-    float *zq;       /* [nsrc, d*C] */
+    float *zq;       /* [nsrc, decoder input width] */
     int32_t *code;   /* [n, d] */
     int F;           /* factors labelled in s; 0 when the stream has none */
     int32_t *s;      /* [n, F] */

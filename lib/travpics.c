@@ -36,7 +36,7 @@ static void latent_column_label(dq_grid *g, int col, const char *caption) {
 void dq_pic_traversal(dq_painter *p, const dq_trav_input *in, const dq_sweep *sw,
                       const dq_pic_style *st, dq_grid *g) {
     const dq_model_config *c = &p->mdl->cfg;
-    const size_t img = dq_painter_image_bytes(p), width = (size_t)dq_config_latent_width(c);
+    const size_t img = dq_painter_image_bytes(p), width = dq_painter_zq_width(p);
     grid_for(g, c, in->nsrc * c->d, 1 + sw->n, c->d, st, label_chars(st, c->d), 1);
     uint8_t *tiles = dq_malloc((size_t)c->d * sw->n * img);
     dq_grid_col_label(g, 0, "input");
@@ -60,7 +60,7 @@ void dq_pic_traversal(dq_painter *p, const dq_trav_input *in, const dq_sweep *sw
 
 void dq_pic_swap(dq_painter *p, const dq_trav_input *in, const dq_pic_style *st, dq_grid *g) {
     const dq_model_config *c = &p->mdl->cfg;
-    const size_t img = dq_painter_image_bytes(p), width = (size_t)dq_config_latent_width(c);
+    const size_t img = dq_painter_image_bytes(p), width = dq_painter_zq_width(p);
     grid_for(g, c, in->nsrc, 3 + c->d, 2, st, 4, LATENT_HEADER_LINES);
     uint8_t *tiles = dq_malloc((size_t)c->d * img), *recon = dq_malloc(img);
     static const char *const heads[3] = {"a", "b", "recon"};

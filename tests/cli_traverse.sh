@@ -52,3 +52,17 @@ dsload dsprites --sample 4 --procedural --no-cache >"$T/d.dqs" 2>/dev/null
 check_err "images of another size" 65 "64x64x1" sh -c "traverse -m $M -o $T/x.png <$T/d.dqs"
 if [ -e "$T/x.png" ]; then notok "no output after errors"; else ok "no output after errors"; fi
 check_err "unwritable output" 74 "nodir" sh -c "traverse -m $M -o $T/nodir/x.png <$T/s.dqs"
+
+# every family of models: continuous ones sweep -3..3 by default and have no
+# codes to count; qlae sweeps each latent's own values; the Friede network
+# decodes its expected values
+for kind in ae betavae qlae dvae dvae-friede; do
+    train -o "$T/$kind.st" -m "$kind" --width 4 --dense 8 --latents 3 --codebook 6 --disc-hidden 8 \
+        --batch 8 --steps 1 --save-every 0 <"$T/s.dqs" 2>/dev/null
+    check "$kind: traversal" sh -c "traverse -m $T/$kind.st -o $T/$kind.png --steps 4 <$T/s.dqs"
+    h=$(png_size "$T/$kind.png" | cut -dx -f2)
+    if [ "$h" = 209 ]; then ok "$kind: one row per latent"; else notok "$kind: one row per latent" "$h"; fi
+    check "$kind: swap" sh -c "traverse -m $T/$kind.st -o $T/$kind-swap.png --mode swap <$T/s.dqs"
+done
+check_err "ae: usage needs codes" 2 "no codes to count" traverse -m "$T/ae.st" -o "$T/u.png" --mode usage <"$T/s.dqs"
+check_err "ae: no codebook to sweep" 2 "use --sweep range" traverse -m "$T/ae.st" -o "$T/u.png" --sweep codes <"$T/s.dqs"

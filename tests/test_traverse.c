@@ -1,19 +1,21 @@
 /* test_traverse.c: sweeps, latent edits, statistics and picture layouts of
  * traverse on a tiny random model (4x4 images, width 4). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "font.h"
 #include "harness.h"
 #include "imgrid.h"
+#include "kinds.h"
 #include "travpics.h"
 #include "util.h"
 
 enum { D = 3, K = 5, HW = 4, CH = 3 };
 
-static void tiny_model(dq_model *m, int C) {
+static void tiny_kind(dq_model *m, dq_model_kind kind, int C) {
     dq_model_config c;
-    dq_config_defaults(&c, DQ_MODEL_QVAE);
+    dq_config_defaults(&c, kind);
     c.n = 4;
     c.m = 8;
     c.d = D;
@@ -32,6 +34,8 @@ static void tiny_model(dq_model *m, int C) {
     const dq_named_param *out = &m->params.p[m->dec.conv_out.w];
     for (size_t i = 0; i < out->t.n; i++) out->t.data[i] *= 2e4f;
 }
+
+static void tiny_model(dq_model *m, int C) { tiny_kind(m, DQ_MODEL_QVAE, C); }
 
 /* Make the decoder blind to latent j: zero its columns of the first Linear. */
 static void ignore_latent(dq_model *m, int j) {
@@ -303,4 +307,61 @@ TEST(picture_sizes) {
     dq_sweep_free(&sw);
     dq_painter_free(&p);
     dq_model_free(&m);
+}
+
+/* Every kind outside the Friede pair (whose network needs 16x16 images):
+ * the painter's reconstruction is the tools' encode, quantize, decode, and
+ * each latent's sweep takes that latent's own candidate values. */
+TEST(every_kind_paints_what_the_tools_decode) {
+    const dq_model_kind kinds[] = {DQ_MODEL_AE, DQ_MODEL_BIOAE, DQ_MODEL_BETAVAE, DQ_MODEL_QLAE,
+                                   DQ_MODEL_DVAE, DQ_MODEL_VQVAE, DQ_MODEL_FACTORQVAE};
+    uint8_t x[2 * HW * HW * CH], painted[2 * HW * HW * CH], direct[2 * HW * HW * CH];
+    random_images(x, 2, 11);
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        dq_model m;
+        tiny_kind(&m, kinds[i], kinds[i] == DQ_MODEL_VQVAE ? 2 : 1);
+        const dq_model_config *c = &m.cfg;
+        dq_painter p;
+        dq_painter_init(&p, &m);
+        const size_t zw = (size_t)dq_kind_z_width(c), qw = dq_painter_zq_width(&p);
+        float *z = dq_alloc_aligned(2 * zw * sizeof *z), *zq = dq_alloc_aligned(2 * qw * sizeof *zq);
+        int32_t code[2 * D];
+        dq_paint_encode(&p, x, 2, code, zq);
+        dq_paint_decode(&p, zq, 2, painted);
+        dq_net_state enc = {0}, dec = {0};
+        float *xhat = dq_malloc(sizeof direct * sizeof *xhat);
+        dq_model_encode(&m, &enc, x, 2, z);
+        dq_model_quantize(&m, z, 2, 0, 0, code, zq);
+        dq_model_decode(&m, &dec, zq, 2, xhat);
+        for (size_t k = 0; k < sizeof direct; k++) {
+            const float v = xhat[k] * 255.0f;
+            direct[k] = v <= 0.0f ? 0 : v >= 255.0f ? 255 : (uint8_t)lrintf(v);
+        }
+        CHECK_MSG(!memcmp(painted, direct, sizeof direct), "%s", dq_model_kind_name(kinds[i]));
+        dq_sweep sw;
+        char err[256];
+        const int discrete = dq_kind_is_discrete(kinds[i]);
+        CHECK_MSG(dq_sweep_make(&m, DQ_SWEEP_CODES, 3, 0, &sw, err, sizeof err) == (discrete ? 0 : -1), "%s",
+                  dq_model_kind_name(kinds[i]));
+        if (discrete) {
+            CHECK(sw.d == D && sw.n == K && (size_t)(D * sw.C) == qw);
+            if (kinds[i] == DQ_MODEL_QLAE) { /* latent 1 sweeps its own sorted values */
+                const float *values = DQ_W(&m.params, m.codebook) + K;
+                float lo = values[0];
+                for (int k = 1; k < K; k++) lo = values[k] < lo ? values[k] : lo;
+                CHECK(!sw.shared && sw.value[K] == lo);
+            }
+            uint8_t *tiles = dq_malloc((size_t)D * sw.n * HW * HW * CH);
+            dq_paint_traversal(&p, zq, &sw, tiles);
+            free(tiles);
+            dq_sweep_free(&sw);
+        }
+        free(xhat);
+        free(z);
+        free(zq);
+        dq_net_state_free(&enc);
+        dq_net_state_free(&dec);
+        dq_painter_free(&p);
+        dq_model_free(&m);
+    }
 }
