@@ -36,12 +36,14 @@ EVAL_TEST = 5000
 DSLOAD_OPTS =
 endif
 
-export BIN RUNS DATASET STEPS SMALL EVAL_N EVAL_TRAIN EVAL_TEST DSLOAD_OPTS METRICS GAPST
+# what run_one.sh reads, exported here and passed to remote hosts by parallel
+RUN_ENV = BIN RUNS DATASET STEPS SMALL EVAL_N EVAL_TRAIN EVAL_TEST DSLOAD_OPTS METRICS GAPST
+export $(RUN_ENV)
 
 EXAMPLES = $(TOP)/examples
 PARALLEL = parallel --jobs $(JOBS) --halt now,fail=1 --colsep '\t' \
            $(if $(SSHLOGINFILE),--sshloginfile $(SSHLOGINFILE) --workdir $(CURDIR) \
-               $(foreach v,BIN RUNS DATASET STEPS SMALL EVAL_N EVAL_TRAIN EVAL_TEST DSLOAD_OPTS METRICS GAPST,--env $(v)))
+               $(foreach v,$(RUN_ENV),--env $(v)))
 
 # $(OUT)/runs.list holds one "name<TAB>model<TAB>seed<TAB>options" line per
 # run; each experiment's Makefile writes it with $(call run_line,...).

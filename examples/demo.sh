@@ -4,7 +4,7 @@
 # samples (reconstruction MSE, DCI, InfoMEC) and draw a latent traversal.
 #   BIN     directory of the disq tools (default build/bin)
 #   STEPS   training iterations (default 500)
-#   OUT     where the checkpoint and the training log go (default a temp dir)
+#   OUT     where the checkpoint, training log and pictures go (default a temp dir)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=${BIN:-$here/../build/bin}

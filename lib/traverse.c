@@ -185,9 +185,8 @@ void dq_paint_traversal_frame(dq_painter *p, const float *zq, int nsrc, const dq
 }
 
 void dq_paint_swap(dq_painter *p, const float *zq_a, const float *zq_b, uint8_t *out) {
-    const int d = p->mdl->cfg.d;
+    const int d = p->mdl->cfg.d, C = latent_slot(&p->mdl->cfg);
     const size_t width = dq_painter_zq_width(p);
-    const int C = (int)(width / d);
     float *batch = dq_alloc_aligned((size_t)d * width * sizeof *batch);
     for (int j = 0; j < d; j++)
         fill_edited(zq_a, width, C, j, zq_b + (size_t)j * C, 1, batch + (size_t)j * width);
