@@ -7,7 +7,9 @@
  * K = 2 a single logit for class 1 is fitted (sklearn's binary model); else
  * one logit per class (multi_class="multinomial").  Stopping follows
  * scipy's L-BFGS-B: max |gradient| <= tol, or a relative decrease of the
- * objective below 64 machine epsilons, or max_iter iterations.
+ * objective below 64 machine epsilons, or max_iter iterations.  The path
+ * differs (a longer history, a backtracking line search), so the fitted
+ * coefficients agree with sklearn's to the tolerance, not bitwise.
  *
  * Dense inputs use BLAS (dgemm); callers that fit several models in parallel
  * threads should keep BLAS itself single-threaded (openblas_set_num_threads).
