@@ -67,13 +67,35 @@ extern "C" void nncu_free(void *p) {
     if (p) NNCU_CHECK(cudaFree(p));
 }
 
+extern "C" void *nncu_host_alloc(size_t bytes) {
+    void *p = nullptr;
+    NNCU_CHECK(cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocDefault));
+    return p;
+}
+
+extern "C" void nncu_host_free(void *p) {
+    if (p) NNCU_CHECK(cudaFreeHost(p));
+}
+
+// From pageable memory cudaMemcpyAsync does not return before src has been
+// staged in a driver buffer, which is what lets the caller reuse src at once.
 extern "C" void nncu_upload(nncu_ctx *ctx, void *dst, const void *src, size_t bytes) {
     NNCU_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx->stream));
+}
+
+// The same call: from pinned memory it returns before the DMA has read src,
+// hence the caller's duty to leave src alone until the stream is past it.
+extern "C" void nncu_upload_async(nncu_ctx *ctx, void *dst, const void *src, size_t bytes) {
+    nncu_upload(ctx, dst, src, bytes);
 }
 
 extern "C" void nncu_download(nncu_ctx *ctx, void *dst, const void *src, size_t bytes) {
     NNCU_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx->stream));
     nncu_sync(ctx);
+}
+
+extern "C" void nncu_copy(nncu_ctx *ctx, void *dst, const void *src, size_t bytes) {
+    NNCU_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
 }
 
 extern "C" void nncu_zero(nncu_ctx *ctx, void *p, size_t bytes) {

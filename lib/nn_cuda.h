@@ -50,10 +50,22 @@ void nncu_sync(nncu_ctx *ctx); /* waits for everything queued on ctx */
 
 void *nncu_malloc(size_t bytes); /* never NULL: dies on failure */
 void nncu_free(void *p);         /* NULL is fine */
-/* host -> device; src may be reused as soon as the call returns. */
+/* Page-locked host memory, which the GPU reads and writes directly, so that
+ * an upload from it overlaps with host work: never NULL (dies on failure),
+ * NULL is fine to free. */
+void *nncu_host_alloc(size_t bytes);
+void nncu_host_free(void *p);
+/* host -> device for pageable memory: src may be reused as soon as the call
+ * returns (the host waits until it is staged). */
 void nncu_upload(nncu_ctx *ctx, void *dst, const void *src, size_t bytes);
+/* host -> device without waiting: src must be pinned (nncu_host_alloc) and
+ * must not be changed until the stream has passed this point (e.g. after
+ * nncu_sync or a later nncu_download). */
+void nncu_upload_async(nncu_ctx *ctx, void *dst, const void *src, size_t bytes);
 /* device -> host; waits for the copy (and all earlier work on ctx). */
 void nncu_download(nncu_ctx *ctx, void *dst, const void *src, size_t bytes);
+/* device -> device, queued on ctx's stream. */
+void nncu_copy(nncu_ctx *ctx, void *dst, const void *src, size_t bytes);
 void nncu_zero(nncu_ctx *ctx, void *p, size_t bytes);
 
 /* ---- elementwise helpers and deterministic reductions (nncu_ctx.cu) ---- */

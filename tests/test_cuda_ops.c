@@ -149,6 +149,29 @@ static float *copy_host(const float *x, size_t n) {
     return c;
 }
 
+/* ---- memory ---- */
+
+TEST(pinned_upload_and_device_copy_bitwise) {
+    NEED_GPU();
+    const size_t n = 100003, half = n / 2;
+    float *x = rand_host(n, -1, 1), *want = copy_host(x, n);
+    memset(want + half, 0, (n - half) * sizeof *want);
+    float *pinned = nncu_host_alloc(n * sizeof *pinned), *empty = nncu_host_alloc(0);
+    int empty_ok = empty != NULL;
+    memcpy(pinned, x, n * sizeof *x);
+    float *d_x = dev(n * sizeof *d_x), *d_y = dev(n * sizeof *d_y);
+    nncu_upload_async(fp32_ctx, d_x, pinned, n * sizeof *x);
+    nncu_zero(fp32_ctx, d_y, n * sizeof *d_y);
+    nncu_copy(fp32_ctx, d_y, d_x, half * sizeof *d_x); /* the rest stays zero */
+    nncu_sync(fp32_ctx);
+    nncu_host_free(pinned);
+    nncu_host_free(empty);
+    nncu_host_free(NULL);
+    CHECK(empty_ok);
+    CHECK_CLOSE(fp32_ctx, d_x, x, n, 0);
+    CHECK_CLOSE(fp32_ctx, d_y, want, n, 0);
+}
+
 /* ---- RNG ---- */
 
 TEST(rng_uniform_bitwise_gumbel_normal_close) {
