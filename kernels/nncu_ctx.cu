@@ -125,6 +125,12 @@ __global__ static void axpy_kernel(float a, const float *x, float *y, size_t n) 
     NNCU_FOR(i, n) y[i] += a * x[i];
 }
 
+// Explicitly rounded operations: a contracted fma would round once where
+// dq_kind_scale_images rounds twice.
+__global__ static void scale_u8_kernel(const uint8_t *x, size_t n, float shift, float *y) {
+    NNCU_FOR(i, n) y[i] = __fsub_rn(__fmul_rn((float)x[i], 1.0f / 255.0f), shift);
+}
+
 extern "C" void nncu_fill(nncu_ctx *ctx, float *x, float value, size_t n) {
     fill_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>(x, value, n);
     NNCU_LAUNCHED();
@@ -137,6 +143,11 @@ extern "C" void nncu_scale(nncu_ctx *ctx, float *x, float a, size_t n) {
 
 extern "C" void nncu_axpy(nncu_ctx *ctx, float a, const float *x, float *y, size_t n) {
     axpy_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>(a, x, y, n);
+    NNCU_LAUNCHED();
+}
+
+extern "C" void nncu_scale_u8(nncu_ctx *ctx, const uint8_t *x, size_t n, float shift, float *y) {
+    scale_u8_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>(x, n, shift, y);
     NNCU_LAUNCHED();
 }
 

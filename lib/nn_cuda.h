@@ -73,6 +73,9 @@ void nncu_zero(nncu_ctx *ctx, void *p, size_t bytes);
 void nncu_fill(nncu_ctx *ctx, float *x, float value, size_t n);
 void nncu_scale(nncu_ctx *ctx, float *x, float a, size_t n);
 void nncu_axpy(nncu_ctx *ctx, float a, const float *x, float *y, size_t n);
+/* y = x / 255 - shift from device uint8 x, bitwise dq_kind_scale_images
+ * (kinds.h) with that kind's shift: 0.5, or 0 for the Friede kinds. */
+void nncu_scale_u8(nncu_ctx *ctx, const uint8_t *x, size_t n, float shift, float *y);
 /* *out = sum in double of x (or of x^2); out is a device double. */
 void nncu_sum(nncu_ctx *ctx, const float *x, size_t n, double *out);
 void nncu_sum_sq(nncu_ctx *ctx, const float *x, size_t n, double *out);

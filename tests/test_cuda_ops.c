@@ -31,6 +31,7 @@ TEST(cuda_twins_need_a_cuda_build) { GPU_ABSENT("built without CUDA (make CUDA=0
 
 #else
 
+#include "kinds.h"
 #include "nn.h"
 #include "nn_cuda.h"
 #include "optim.h"
@@ -245,6 +246,27 @@ TEST(fill_scale_axpy_sums) {
     nn_sum_rows_add(m, rows, cols, sums);
     nncu_sum_rows_add(fp32_ctx, upload_f(m, rows * cols), rows, cols, dsums);
     CHECK_CLOSE(fp32_ctx, dsums, sums, cols, 1e-6);
+}
+
+TEST(scale_u8_bitwise_for_both_shifts) {
+    NEED_GPU();
+    const size_t n = 10007; /* every byte value, then random ones */
+    uint8_t *x = host(n);
+    float *u = rand_host(n, 0, 256);
+    for (size_t i = 0; i < n; i++) x[i] = i < 256 ? (uint8_t)i : (uint8_t)u[i];
+    uint8_t *d_x = to_dev(x, n);
+    float *y = host(n * sizeof *y), *d_y = dev(n * sizeof *d_y);
+    const struct {
+        dq_model_kind kind;
+        float shift;
+    } cases[] = {{DQ_MODEL_FACTORQVAE, 0.5f}, {DQ_MODEL_DVAE_FRIEDE, 0.0f}};
+    for (int t = 0; t < 2; t++) {
+        dq_model_config c;
+        dq_config_defaults(&c, cases[t].kind);
+        dq_kind_scale_images(&c, x, n, y);
+        nncu_scale_u8(fp32_ctx, d_x, n, cases[t].shift, d_y);
+        CHECK_CLOSE(fp32_ctx, d_y, y, n, 0);
+    }
 }
 
 /* ---- activations, pooling, upsampling ---- */
