@@ -1,5 +1,6 @@
 // nncu_layers.cu: twins of lib/nn_act.c, nn_pool.c, nn_loss.c (MSE, cross
-// entropy), nn_softmax.c, nn_quant.c (relaxed quantizer) and nn_perm.c.
+// entropy), nn_softmax.c, nn_quant.c (relaxed quantizer), nn_perm.c and the
+// flatten-order conversions of encoder.c.
 //
 // Row-wise ops (softmax family, cross entropy) give each row to one thread
 // and repeat the CPU's arithmetic, including its double sums, so the two
@@ -479,4 +480,30 @@ extern "C" void nncu_perm_latents(nncu_ctx *ctx, const float *w, int n, int d, i
                                   float *out) {
     LAUNCH(perm_latents_kernel, (size_t)n * d * k)(w, n, d, k, perm, out);
     NNCU_LAUNCHED();
+}
+
+// ---- flatten order: per image [cells, c] <-> [c, cells] ----
+
+// x [b, rows, cols] -> y [b, cols, rows], one thread per output element so
+// that the writes are coalesced.
+__global__ static void transpose_kernel(const float *x, int rows, int cols, size_t total, float *y) {
+    NNCU_FOR(i, total) {
+        size_t plane = (size_t)rows * cols, img = i / plane, at = i % plane;
+        size_t col = at / rows, row = at % rows;
+        y[i] = x[img * plane + row * cols + col];
+    }
+}
+
+static void transpose(nncu_ctx *ctx, const float *x, int b, int rows, int cols, float *y) {
+    size_t total = (size_t)b * rows * cols;
+    LAUNCH(transpose_kernel, total)(x, rows, cols, total, y);
+    NNCU_LAUNCHED();
+}
+
+extern "C" void nncu_hwc_to_chw(nncu_ctx *ctx, const float *x, int b, int cells, int c, float *y) {
+    transpose(ctx, x, b, cells, c, y);
+}
+
+extern "C" void nncu_chw_to_hwc(nncu_ctx *ctx, const float *x, int b, int cells, int c, float *y) {
+    transpose(ctx, x, b, c, cells, y);
 }

@@ -97,7 +97,7 @@ void nncu_linear_backward(nncu_ctx *ctx, int n, int in, int out, const float *x,
                           const float *w, const float *dy, float *dx, float *dw, float *db);
 
 /* ---- activations, pooling, losses, softmax family, quantizer,
- *      permutation (kernels/nncu_layers.cu) ---- */
+ *      permutation, flatten order (kernels/nncu_layers.cu) ---- */
 
 void nncu_relu_forward(nncu_ctx *ctx, const float *x, float *y, size_t n);
 void nncu_relu_backward(nncu_ctx *ctx, const float *x, const float *dy, float *dx, size_t n);
@@ -148,6 +148,10 @@ void nncu_quant_lookup_backward(nncu_ctx *ctx, const float *w, const float *M, c
 /* perm: device int32 [d*n], as nn_perm_latents. */
 void nncu_perm_latents(nncu_ctx *ctx, const float *w, int n, int d, int k, const int32_t *perm,
                        float *out);
+
+/* dq_hwc_to_chw / dq_chw_to_hwc (model.h): per image [cells, c] <-> [c, cells]. */
+void nncu_hwc_to_chw(nncu_ctx *ctx, const float *x, int b, int cells, int c, float *y);
+void nncu_chw_to_hwc(nncu_ctx *ctx, const float *x, int b, int cells, int c, float *y);
 
 /* ---- Philox4x32-10 on the device (kernels/nncu_rng.cu) ---- */
 

@@ -320,6 +320,22 @@ TEST(maxpool_and_upsample_bitwise) {
     CHECK_CLOSE(fp32_ctx, d_dx, dx, nx, 0);
 }
 
+/* ---- flatten order ---- */
+
+TEST(hwc_chw_bitwise) {
+    NEED_GPU();
+    const int b = 5, cells = 36, c = 37;
+    size_t n = (size_t)b * cells * c;
+    float *x = rand_host(n, -1, 1), *y = host(n * sizeof *y);
+    float *d_x = upload_f(x, n), *d_y = dev(n * sizeof *d_y);
+    dq_hwc_to_chw(x, b, cells, c, y);
+    nncu_hwc_to_chw(fp32_ctx, d_x, b, cells, c, d_y);
+    CHECK_CLOSE(fp32_ctx, d_y, y, n, 0);
+    dq_chw_to_hwc(x, b, cells, c, y);
+    nncu_chw_to_hwc(fp32_ctx, d_x, b, cells, c, d_y);
+    CHECK_CLOSE(fp32_ctx, d_y, y, n, 0);
+}
+
 /* ---- losses ---- */
 
 TEST(mse_and_cross_entropy) {
