@@ -136,15 +136,31 @@ extern "C" void nncu_upsample2_backward(nncu_ctx *ctx, const float *dy, int n, i
 
 // ---- losses ----
 
-__global__ static void squared_error_sums_kernel(const float *pred, const float *target, size_t n,
-                                                 double *partials) {
-    double s = 0;
-    NNCU_FOR(i, n) {
-        double d = (double)pred[i] - target[i];
-        s += d * d;
+struct squared_error {
+    __device__ double operator()(float pred, float target) const {
+        double d = (double)pred - target;
+        return d * d;
     }
+};
+
+// One term per element of two arrays, as nn_loss.c's sum_terms.
+template <class Term>
+__global__ static void term_sums_kernel(Term term, const float *a, const float *b, size_t n,
+                                        double *partials) {
+    double s = 0;
+    NNCU_FOR(i, n) s += term(a[i], b[i]);
     s = nncu_block_sum(s);
     if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+
+// *out = (sum of term(a[i], b[i])) / divisor.
+template <class Term>
+static void sum_terms(nncu_ctx *ctx, Term term, const float *a, const float *b, size_t n,
+                      double divisor, double *out) {
+    unsigned blocks = nncu_reduce_grid(n);
+    term_sums_kernel<<<blocks, NNCU_THREADS, 0, ctx->stream>>>(term, a, b, n, ctx->partials);
+    NNCU_LAUNCHED();
+    nncu_finish_sum(ctx, blocks, divisor, out);
 }
 
 __global__ static void mse_backward_kernel(const float *pred, const float *target, size_t n, float f,
@@ -154,10 +170,7 @@ __global__ static void mse_backward_kernel(const float *pred, const float *targe
 
 extern "C" void nncu_mse_forward(nncu_ctx *ctx, const float *pred, const float *target, size_t n,
                                  double *out) {
-    unsigned blocks = nncu_reduce_grid(n);
-    squared_error_sums_kernel<<<blocks, NNCU_THREADS, 0, ctx->stream>>>(pred, target, n, ctx->partials);
-    NNCU_LAUNCHED();
-    nncu_finish_sum(ctx, blocks, n ? (double)n : 1.0, out);
+    sum_terms(ctx, squared_error{}, pred, target, n, n ? (double)n : 1.0, out);
 }
 
 extern "C" void nncu_mse_backward(nncu_ctx *ctx, const float *pred, const float *target, size_t n,
