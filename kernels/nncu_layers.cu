@@ -1,6 +1,6 @@
-// nncu_layers.cu: twins of lib/nn_act.c, nn_pool.c, nn_loss.c (MSE, cross
-// entropy), nn_softmax.c, nn_quant.c (relaxed quantizer), nn_perm.c and the
-// flatten-order conversions of encoder.c.
+// nncu_layers.cu: twins of lib/nn_act.c, nn_pool.c, nn_loss.c (MSE, BCE,
+// cross entropy), nn_softmax.c, nn_quant.c (relaxed quantizer), nn_perm.c
+// and the flatten-order conversions of encoder.c.
 //
 // Row-wise ops (softmax family, cross entropy) give each row to one thread
 // and repeat the CPU's arithmetic, including its double sums, so the two
@@ -143,6 +143,14 @@ struct squared_error {
     }
 };
 
+// max(l,0) - l t + log(1 + exp(-|l|)): no overflow for any logit.
+struct bce_logit {
+    __device__ double operator()(float logit, float target) const {
+        double l = logit;
+        return (l > 0 ? l : 0) - l * target + log1p(exp(-fabs(l)));
+    }
+};
+
 // One term per element of two arrays, as nn_loss.c's sum_terms.
 template <class Term>
 __global__ static void term_sums_kernel(Term term, const float *a, const float *b, size_t n,
@@ -177,6 +185,25 @@ extern "C" void nncu_mse_backward(nncu_ctx *ctx, const float *pred, const float 
                                   float scale, float *dpred) {
     float f = (float)(2.0 * scale / (double)n);
     LAUNCH(mse_backward_kernel, n)(pred, target, n, f, dpred);
+    NNCU_LAUNCHED();
+}
+
+__global__ static void bce_logits_backward_kernel(const float *logits, const float *target, size_t n,
+                                                  float scale, float *dlogits) {
+    NNCU_FOR(i, n) {
+        float sig = 1.0f / (1.0f + expf(-logits[i]));
+        dlogits[i] = scale * (sig - target[i]);
+    }
+}
+
+extern "C" void nncu_bce_logits_forward(nncu_ctx *ctx, const float *logits, const float *target,
+                                        size_t n, double *out) {
+    sum_terms(ctx, bce_logit{}, logits, target, n, 1.0, out);
+}
+
+extern "C" void nncu_bce_logits_backward(nncu_ctx *ctx, const float *logits, const float *target,
+                                         size_t n, float scale, float *dlogits) {
+    LAUNCH(bce_logits_backward_kernel, n)(logits, target, n, scale, dlogits);
     NNCU_LAUNCHED();
 }
 

@@ -117,6 +117,11 @@ void nncu_mse_forward(nncu_ctx *ctx, const float *pred, const float *target, siz
                       double *out);
 void nncu_mse_backward(nncu_ctx *ctx, const float *pred, const float *target, size_t n,
                        float scale, float *dpred);
+/* *out = the SUM of BCE-with-logits terms, as nn_bce_logits_forward. */
+void nncu_bce_logits_forward(nncu_ctx *ctx, const float *logits, const float *target, size_t n,
+                             double *out);
+void nncu_bce_logits_backward(nncu_ctx *ctx, const float *logits, const float *target, size_t n,
+                              float scale, float *dlogits);
 /* labels: device int32 [rows]. */
 void nncu_cross_entropy_forward(nncu_ctx *ctx, const float *logits, const int32_t *labels,
                                 int rows, int k, double *out);

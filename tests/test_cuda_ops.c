@@ -364,6 +364,21 @@ TEST(mse_and_cross_entropy) {
     CHECK_CLOSE(fp32_ctx, d_dl, dl, (size_t)rows * k, 1e-5);
 }
 
+TEST(bce_logits) {
+    NEED_GPU();
+    const size_t n = 123457;
+    float *l = rand_host(n, -8, 8), *t = rand_host(n, 0, 1), *dl = host(n * sizeof *dl);
+    /* exp of these over- and underflows in float; the stable form does not. */
+    l[0] = 100.0f, l[1] = -100.0f, l[2] = 0.0f;
+    float *d_l = upload_f(l, n), *d_t = upload_f(t, n), *d_dl = dev(n * sizeof *d_dl);
+    double *v = dev(sizeof *v);
+    nncu_bce_logits_forward(fp32_ctx, d_l, d_t, n, v);
+    CHECK_REL(download_d(fp32_ctx, v), nn_bce_logits_forward(l, t, n), 1e-9);
+    nn_bce_logits_backward(l, t, n, 1.0f / n, dl);
+    nncu_bce_logits_backward(fp32_ctx, d_l, d_t, n, 1.0f / n, d_dl);
+    CHECK_CLOSE(fp32_ctx, d_dl, dl, n, 1e-5);
+}
+
 /* ---- softmax family ---- */
 
 TEST(softmax_gumbel_softmax_kl_argmax) {
