@@ -404,6 +404,15 @@ extern "C" void nncu_argmax_rows(nncu_ctx *ctx, const float *x, int rows, int k,
     NNCU_LAUNCHED();
 }
 
+__global__ static void onehot_kernel(const int32_t *idx, int rows, int k, float *y) {
+    NNCU_FOR(i, (size_t)rows * k) y[i] = (int)(i % k) == idx[i / k] ? 1.0f : 0.0f;
+}
+
+extern "C" void nncu_onehot(nncu_ctx *ctx, const int32_t *idx, int rows, int k, float *y) {
+    LAUNCH(onehot_kernel, (size_t)rows * k)(idx, rows, k, y);
+    NNCU_LAUNCHED();
+}
+
 // ---- relaxed quantizer: z [rows,C], M [K,C], L and w [rows,K] ----
 
 __global__ static void quant_logits_kernel(const float *z, const float *M, int rows, int K, int C, float *L) {

@@ -140,6 +140,7 @@ void nncu_kl_uniform_backward(nncu_ctx *ctx, const float *logits, int rows, int 
                               float *dlogits);
 /* idx: device int32 [rows]. */
 void nncu_argmax_rows(nncu_ctx *ctx, const float *x, int rows, int k, int32_t *idx);
+void nncu_onehot(nncu_ctx *ctx, const int32_t *idx, int rows, int k, float *y);
 
 void nncu_quant_logits_forward(nncu_ctx *ctx, const float *z, const float *M, int rows, int K,
                                int C, float *L);

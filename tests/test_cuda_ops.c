@@ -381,7 +381,7 @@ TEST(bce_logits) {
 
 /* ---- softmax family ---- */
 
-TEST(softmax_gumbel_softmax_kl_argmax) {
+TEST(softmax_gumbel_softmax_kl_argmax_onehot) {
     NEED_GPU();
     const int rows = 3072, k = 64; /* 256 images x 12 latents x K 64 */
     size_t n = (size_t)rows * k;
@@ -423,6 +423,9 @@ TEST(softmax_gumbel_softmax_kl_argmax) {
     nncu_argmax_rows(fp32_ctx, d_x, rows, k, d_idx);
     nncu_download(fp32_ctx, got, d_idx, rows * sizeof *got);
     CHECK(memcmp(got, want, rows * sizeof *got) == 0);
+    nn_onehot(want, rows, k, y);
+    nncu_onehot(fp32_ctx, d_idx, rows, k, d_y);
+    CHECK_CLOSE(fp32_ctx, d_y, y, n, 0);
 }
 
 /* ---- relaxed quantizer ---- */
