@@ -1,4 +1,5 @@
-/* nn_cuda.h: the CUDA twins of the CPU primitives in nn.h, rng.h and optim.h.
+/* nn_cuda.h: the CUDA twins of the CPU primitives in nn.h, rng.h and optim.h,
+ * and of the image scaling and flatten-order helpers of kinds.h and model.h.
  *
  * Each nncu_X mirrors nn_X (or dq_X) with the same arguments in the same
  * order after a leading context, and the same semantics: outputs and input
@@ -140,6 +141,7 @@ void nncu_kl_uniform_backward(nncu_ctx *ctx, const float *logits, int rows, int 
                               float *dlogits);
 /* idx: device int32 [rows]. */
 void nncu_argmax_rows(nncu_ctx *ctx, const float *x, int rows, int k, int32_t *idx);
+/* y [rows,k] = the one-hot rows of idx (device int32 [rows]), as nn_onehot. */
 void nncu_onehot(nncu_ctx *ctx, const int32_t *idx, int rows, int k, float *y);
 
 void nncu_quant_logits_forward(nncu_ctx *ctx, const float *z, const float *M, int rows, int K,
