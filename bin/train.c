@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "prefetch.h"
 #include "qvae.h"
 #include "stream.h"
 #include "util.h"
@@ -51,53 +52,6 @@ static void usage(FILE *f) {
 
 static volatile sig_atomic_t stop_signal;
 static void on_stop(int sig) { stop_signal = sig; }
-
-/* Cuts the incoming stream, whatever its batch size, into training batches. */
-typedef struct {
-    dq_reader *r;
-    dq_batch b;
-    const dq_tensor *x; /* current incoming batch's images */
-    int64_t pos;        /* next unused row of x */
-    size_t img;         /* bytes per image */
-    const dq_model_config *cfg;
-} rebatcher;
-
-static const dq_tensor *next_images(rebatcher *rb) {
-    if (!dq_read_batch_or_die(rb->r, &rb->b)) return NULL;
-    const dq_tensor *x = dq_batch_get(&rb->b, "x");
-    const dq_model_config *c = rb->cfg;
-    if (!x) dq_die(DQ_EXIT_DATA, "stdin: batch lacks field 'x'");
-    if (x->dtype != DQ_U8 || x->ndim != 4 || x->shape[1] != c->H || x->shape[2] != c->W ||
-        x->shape[3] != c->channels)
-        dq_die(DQ_EXIT_DATA, "stdin: field 'x' is %s with %d dims; the model takes u8 [B,%d,%d,%d]",
-               dq_dtype_name(x->dtype), x->ndim, c->H, c->W, c->channels);
-    return x;
-}
-
-/* Skip `skip` images, then fill out[batch]; 0 when the stream ends first. */
-static int fill_batch(rebatcher *rb, long long skip, uint8_t *out, int batch) {
-    int have = 0;
-    while (have < batch) {
-        if (!rb->x || rb->pos == rb->x->shape[0]) {
-            rb->x = next_images(rb);
-            rb->pos = 0;
-            if (!rb->x) return 0;
-            continue;
-        }
-        int64_t left = rb->x->shape[0] - rb->pos;
-        if (skip > 0) {
-            int64_t n = skip < left ? skip : left;
-            skip -= n;
-            rb->pos += n;
-            continue;
-        }
-        int64_t n = batch - have < left ? batch - have : left;
-        memcpy(out + rb->img * have, (const uint8_t *)rb->x->data + rb->img * rb->pos, rb->img * n);
-        have += (int)n;
-        rb->pos += n;
-    }
-    return 1;
-}
 
 typedef struct {
     dq_trainer *t;
@@ -236,18 +190,15 @@ int main(int argc, char **argv) {
         if (resume) keep_logged_steps(log_path, t.step, logf);
     }
 
-    rebatcher rb = {r, {0}, NULL, 0, (size_t)cfg->H * cfg->W * cfg->channels, cfg};
-    dq_batch_init(&rb.b);
-    uint8_t *images = dq_malloc(rb.img * (size_t)cfg->batch);
     /* a resumed run sees the stream from the start again: skip what was used */
-    long long skip = t.step * (long long)cfg->batch;
+    dq_prefetch *input = dq_prefetch_start(r, cfg, t.step * (long long)cfg->batch, dq_malloc, free);
     const long long start_step = t.step;
     const double t0 = dq_now();
     double last_report = t0;
     dq_step_stats st = {0};
     while (t.step < steps && !stop_signal) {
-        if (!fill_batch(&rb, skip, images, cfg->batch)) break;
-        skip = 0;
+        const uint8_t *images = dq_prefetch_next(input);
+        if (!images) break;
         dq_step_noise_draw(&t, t.step, cfg->batch);
         dq_train_step(&t, images, cfg->batch, &t.noise, &st);
         if (logf)
@@ -265,6 +216,7 @@ int main(int argc, char **argv) {
         }
         if (save_every && t.step % save_every == 0 && t.step < steps) save(&sv);
     }
+    dq_prefetch_stop(input);
     save(&sv);
     if (logf && dq_atomic_commit(&log_file) != 0) dq_die(DQ_EXIT_IO, "%s: %s", log_path, strerror(errno));
     if (stop_signal) {
@@ -275,10 +227,7 @@ int main(int argc, char **argv) {
     if (t.step < steps)
         fprintf(stderr, "%s: stream ended at step %lld of %lld; checkpoint %s written\n", dq_progname,
                 t.step, steps, out);
-    dq_batch_free(&rb.b);
-    dq_reader_free(r);
     dq_header_free(&h);
-    free(images);
     free(dataset_json);
     dq_trainer_free(&t);
     return 0;

@@ -395,6 +395,7 @@ void dq_reader_free(dq_reader *r) {
 }
 
 const char *dq_reader_error(const dq_reader *r) { return r->err; }
+const char *dq_reader_source(const dq_reader *r) { return r->name; }
 uint64_t dq_reader_offset(const dq_reader *r) { return r->base + r->pos; }
 
 static int fail_at(dq_reader *r, uint64_t off, const char *fmt, ...)

@@ -118,6 +118,7 @@ void dq_reader_free(dq_reader *r);
 int dq_read_header(dq_reader *r, dq_header *h);   /* 0 ok, -1 error */
 int dq_read_batch(dq_reader *r, dq_batch *b);     /* 1 batch, 0 end of stream, -1 error */
 const char *dq_reader_error(const dq_reader *r);
+const char *dq_reader_source(const dq_reader *r); /* source_name, for messages of its own */
 uint64_t dq_reader_offset(const dq_reader *r);    /* bytes consumed so far */
 
 /* The same, exiting with status 65 and "PROG: <error>" on bad input. */

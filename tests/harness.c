@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -65,6 +66,29 @@ const char *dq_test_tmpdir(void) {
         }
     }
     return tmpdir;
+}
+
+int dq_test_run_child(void (*fn)(void), int in_fd, int out_fd, char *err, size_t errsize) {
+    int ep[2];
+    if (pipe(ep) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (in_fd >= 0) dup2(in_fd, 0);
+        if (out_fd >= 0) dup2(out_fd, 1);
+        dup2(ep[1], 2);
+        close(ep[0]);
+        fn();
+        _exit(0);
+    }
+    close(ep[1]);
+    size_t got = 0;
+    ssize_t n;
+    while (got < errsize - 1 && (n = read(ep[0], err + got, errsize - 1 - got)) > 0) got += (size_t)n;
+    err[got] = 0;
+    close(ep[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static void remove_tmpdir(void) {

@@ -6,6 +6,7 @@
 #define DISQ_HARNESS_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 
 typedef void (*dq_test_fn)(void);
@@ -16,6 +17,10 @@ void dq_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Scratch directory private to this test binary (created on first use). */
 const char *dq_test_tmpdir(void);
 extern int dq_test_failed_now;
+/* Runs fn in a forked child with stdin / stdout from in_fd / out_fd (-1: this
+ * process's own), for code that ends the process; returns its exit status
+ * (128 + N when killed by signal N) with its stderr in err. */
+int dq_test_run_child(void (*fn)(void), int in_fd, int out_fd, char *err, size_t errsize);
 
 #define TEST(name)                                                              \
     static void test_##name(void);                                              \

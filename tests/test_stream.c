@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <msgpack.h>
@@ -257,30 +256,6 @@ TEST(rejects_bad_batches) {
     CHECK_BAD(half_record, sizeof half_record, "truncated input: batch field name needs 1 bytes, 0 left at byte 11");
 }
 
-/* Run fn in a child with stdin/stdout given; return its exit status and stderr. */
-static int run_child(void (*fn)(void), int in_fd, int out_fd, char *err, size_t errsize) {
-    int ep[2];
-    if (pipe(ep) != 0) return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (in_fd >= 0) dup2(in_fd, 0);
-        if (out_fd >= 0) dup2(out_fd, 1);
-        dup2(ep[1], 2);
-        close(ep[0]);
-        fn();
-        _exit(0);
-    }
-    close(ep[1]);
-    size_t got = 0;
-    ssize_t n;
-    while (got < errsize - 1 && (n = read(ep[0], err + got, errsize - 1 - got)) > 0) got += (size_t)n;
-    err[got] = 0;
-    close(ep[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static void read_stdin_or_die(void) {
     dq_init("tool");
     dq_reader *r = dq_reader_new(stdin, "stdin");
@@ -300,7 +275,7 @@ TEST(bad_input_exits_65_with_one_line) {
     fwrite(bytes, 1, sizeof bytes, f);
     fclose(f);
     FILE *in = fopen(path, "rb");
-    int status = run_child(read_stdin_or_die, fileno(in), -1, err, sizeof err);
+    int status = dq_test_run_child(read_stdin_or_die, fileno(in), -1, err, sizeof err);
     fclose(in);
     CHECK_MSG(status == 65, "status %d", status);
     CHECK_MSG(strcmp(err, "tool: stdin: truncated input: tensor 'x' needs 2 bytes, 0 left at byte 18\n") == 0, "stderr: %s", err);
@@ -323,7 +298,7 @@ TEST(closed_pipe_exits_0_quietly) {
     CHECK(pipe(p) == 0);
     close(p[0]); /* nobody will ever read: like `| head` that has finished */
     char err[1024];
-    int status = run_child(write_forever, -1, p[1], err, sizeof err);
+    int status = dq_test_run_child(write_forever, -1, p[1], err, sizeof err);
     close(p[1]);
     CHECK_MSG(status == 0, "status %d, stderr %s", status, err);
     CHECK_MSG(err[0] == 0, "stderr not empty: %s", err);
@@ -403,7 +378,7 @@ TEST(atomic_files_never_half_written) {
     fclose(g);
     CHECK(strcmp(buf, "first") == 0);
     char err[256];
-    CHECK(run_child(open_atomic_and_exit, -1, -1, err, sizeof err) == 3);
+    CHECK(dq_test_run_child(open_atomic_and_exit, -1, -1, err, sizeof err) == 3);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "ls %s | grep -q tmp", dq_test_tmpdir());
     CHECK_MSG(system(cmd) != 0, "a temporary file was left behind");
