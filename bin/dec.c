@@ -4,16 +4,18 @@
 #include "util.h"
 
 static const char usage[] =
-    "usage: dec -m CKPT < STREAM > STREAM\n"
+    "usage: dec -m CKPT [--device DEV] [--precision P] < STREAM > STREAM\n"
     "Add xhat (f32 [B,H,W,C], the reconstruction on the [0,1] pixel scale, unclamped)\n"
     "to each batch; reads zq (continuous models: zq, else z).\n"
     "  -m, --model CKPT   checkpoint written by train\n"
+    "  --device DEV       auto (default: the GPU when there is one) | cpu | cuda\n"
+    "  --precision P      on the GPU: tf32 (default) | fp32\n"
     "  --help             this text\n";
 
 int main(int argc, char **argv) {
     dq_init(argv[0]);
     dq_stage s;
-    dq_stage_open(&s, argc, argv, usage, 0);
+    dq_stage_open(&s, argc, argv, usage, DQ_STAGE_DEVICE);
     const dq_model_config *c = &s.t.model.cfg;
     dq_stage_header(&s, 0);
     const int64_t width[1] = {dq_kind_decoder_width(c)};

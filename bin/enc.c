@@ -3,17 +3,19 @@
 #include "util.h"
 
 static const char usage[] =
-    "usage: enc -m CKPT [--sample] < STREAM > STREAM\n"
+    "usage: enc -m CKPT [--sample] [--device DEV] [--precision P] < STREAM > STREAM\n"
     "Add z (f32 [B,width], the encoder output; the mean for betavae/factorvae) to each\n"
     "batch; reads images x.\n"
     "  -m, --model CKPT   checkpoint written by train\n"
     "  --sample           betavae/factorvae: a draw mu + eps*exp(logvar/2), not the mean\n"
+    "  --device DEV       auto (default: the GPU when there is one) | cpu | cuda\n"
+    "  --precision P      on the GPU: tf32 (default) | fp32\n"
     "  --help             this text\n";
 
 int main(int argc, char **argv) {
     dq_init(argv[0]);
     dq_stage s;
-    dq_stage_open(&s, argc, argv, usage, 1);
+    dq_stage_open(&s, argc, argv, usage, DQ_STAGE_SAMPLE | DQ_STAGE_DEVICE);
     const dq_model_config *c = &s.t.model.cfg;
     dq_stage_header(&s, 1);
     const int64_t image[3] = {c->H, c->W, c->channels};

@@ -15,7 +15,7 @@ static const char usage[] =
 int main(int argc, char **argv) {
     dq_init(argv[0]);
     dq_stage s;
-    dq_stage_open(&s, argc, argv, usage, 1);
+    dq_stage_open(&s, argc, argv, usage, DQ_STAGE_SAMPLE);
     const dq_model_config *c = &s.t.model.cfg;
     dq_stage_header(&s, 0);
     const int64_t width[1] = {dq_config_latent_width(c)};

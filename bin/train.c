@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "op.h"
 #include "prefetch.h"
 #include "qvae.h"
 #include "stream.h"
@@ -25,7 +26,8 @@ static const struct {
 };
 #define NMODEL_OPTS (int)(sizeof model_opts / sizeof model_opts[0])
 
-enum { OPT_MODEL = 1000, OPT_PRESET, OPT_STEPS, OPT_SAVE_EVERY, OPT_LOG, OPT_RESUME, OPT_HELP,
+enum { OPT_MODEL = 1000, OPT_PRESET, OPT_STEPS, OPT_SAVE_EVERY, OPT_LOG, OPT_RESUME, OPT_DEVICE,
+       OPT_PRECISION, OPT_HELP,
        OPT_CONFIG_BASE = 2000 };
 
 static void usage(FILE *f) {
@@ -47,6 +49,8 @@ static void usage(FILE *f) {
             "  --log FILE.tsv        per-iteration losses\n"
             "  --resume              continue from CKPT: weights, optimizers, schedules, RNG,\n"
             "                        skipping the images CKPT has already seen\n"
+            "  --device DEV          auto (default: the GPU when there is one) | cpu | cuda\n"
+            "  --precision P         on the GPU: tf32 (default) | fp32\n"
             "  --help                this text\n");
 }
 
@@ -60,6 +64,7 @@ typedef struct {
 } saver;
 
 static void save(const saver *s) {
+    dq_trainer_sync_host(s->t);
     if (dq_checkpoint_save(s->path, s->t, s->dataset_json) != 0)
         dq_die(DQ_EXIT_IO, "%s: cannot write checkpoint: %s", s->path, strerror(errno));
 }
@@ -86,13 +91,13 @@ static void format_eta(double sec, char *buf, size_t n) {
 
 int main(int argc, char **argv) {
     dq_init(argv[0]);
-    const char *out = NULL, *log_path = NULL, *preset = "shapes3d";
+    const char *out = NULL, *log_path = NULL, *preset = "shapes3d", *device = NULL, *precision = NULL;
     dq_model_kind kind = DQ_MODEL_FACTORQVAE;
     long long steps = -1, save_every = 1000;
     int resume = 0, nset = 0;
     const char *set_key[NMODEL_OPTS + 1], *set_val[NMODEL_OPTS + 1];
 
-    struct option opts[NMODEL_OPTS + 9];
+    struct option opts[NMODEL_OPTS + 11];
     int no = 0;
     opts[no++] = (struct option){"output", required_argument, NULL, 'o'};
     opts[no++] = (struct option){"model", required_argument, NULL, OPT_MODEL};
@@ -101,6 +106,8 @@ int main(int argc, char **argv) {
     opts[no++] = (struct option){"save-every", required_argument, NULL, OPT_SAVE_EVERY};
     opts[no++] = (struct option){"log", required_argument, NULL, OPT_LOG};
     opts[no++] = (struct option){"resume", no_argument, NULL, OPT_RESUME};
+    opts[no++] = (struct option){"device", required_argument, NULL, OPT_DEVICE};
+    opts[no++] = (struct option){"precision", required_argument, NULL, OPT_PRECISION};
     opts[no++] = (struct option){"help", no_argument, NULL, OPT_HELP};
     for (int i = 0; i < NMODEL_OPTS; i++)
         opts[no++] = (struct option){model_opts[i].opt, required_argument, NULL, OPT_CONFIG_BASE + i};
@@ -126,6 +133,8 @@ int main(int argc, char **argv) {
             break;
         case OPT_LOG: log_path = optarg; break;
         case OPT_RESUME: resume = 1; break;
+        case OPT_DEVICE: device = optarg; break;
+        case OPT_PRECISION: precision = optarg; break;
         case OPT_HELP: usage(stdout); return 0;
         default:
             if (c >= OPT_CONFIG_BASE && c < OPT_CONFIG_BASE + NMODEL_OPTS) {
@@ -170,6 +179,8 @@ int main(int argc, char **argv) {
     }
     dataset_json = dq_header_to_json(&h);
     const dq_model_config *cfg = &t.model.cfg;
+    op_select_or_die(device, precision, cfg->kind);
+    dq_trainer_to_device(&t);
     if (steps < 0) /* the reference: 50k iterations of 512 for factor models, 100k of 256 else */
         steps = dq_model_kind_is_factor(cfg->kind) ? 50000 : 100000;
     saver sv = {&t, out, dataset_json};
@@ -191,7 +202,7 @@ int main(int argc, char **argv) {
     }
 
     /* a resumed run sees the stream from the start again: skip what was used */
-    dq_prefetch *input = dq_prefetch_start(r, cfg, t.step * (long long)cfg->batch, dq_malloc, free);
+    dq_prefetch *input = dq_prefetch_start(r, cfg, t.step * (long long)cfg->batch, op_host_alloc, op_host_free);
     const long long start_step = t.step;
     const double t0 = dq_now();
     double last_report = t0;

@@ -8,6 +8,7 @@
 
 #include "checkpoint.h"
 #include "kinds.h"
+#include "op.h"
 #include "pngio.h"
 #include "travpics.h"
 #include "util.h"
@@ -31,13 +32,15 @@ static void usage(FILE *f) {
             "  --text-scale S       caption magnification (default 1)\n"
             "  --frames DIR         traversal: also write an animation, DIR/frame_NNN.png,\n"
             "                       one frame per sweep value\n"
+            "  --device DEV         auto (default: the GPU when there is one) | cpu | cuda\n"
+            "  --precision P        on the GPU: tf32 (default) | fp32\n"
             "  --help               this text\n");
 }
 
 typedef enum { MODE_TRAVERSAL, MODE_SWAP, MODE_RECON, MODE_USAGE } mode;
 
 typedef struct {
-    const char *ckpt, *out, *frames;
+    const char *ckpt, *out, *frames, *device, *precision;
     mode mode;
     long long images, sample, steps, scale, text_scale;
     dq_sweep_kind sweep;
@@ -52,14 +55,16 @@ static long long int_arg(const char *name, const char *s, long long lo, long lon
 }
 
 static void parse(int argc, char **argv, options *o) {
-    enum { O_MODE = 1000, O_SAMPLE, O_SWEEP, O_STEPS, O_RANGE, O_SCALE, O_TEXT, O_FRAMES, O_HELP };
+    enum { O_MODE = 1000, O_SAMPLE, O_SWEEP, O_STEPS, O_RANGE, O_SCALE, O_TEXT, O_FRAMES, O_DEVICE,
+           O_PRECISION, O_HELP };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},  {"output", required_argument, NULL, 'o'},
         {"images", required_argument, NULL, 'n'}, {"mode", required_argument, NULL, O_MODE},
         {"sample", required_argument, NULL, O_SAMPLE}, {"sweep", required_argument, NULL, O_SWEEP},
         {"steps", required_argument, NULL, O_STEPS}, {"range", required_argument, NULL, O_RANGE},
         {"scale", required_argument, NULL, O_SCALE}, {"text-scale", required_argument, NULL, O_TEXT},
-        {"frames", required_argument, NULL, O_FRAMES}, {"help", no_argument, NULL, O_HELP},
+        {"frames", required_argument, NULL, O_FRAMES}, {"device", required_argument, NULL, O_DEVICE},
+        {"precision", required_argument, NULL, O_PRECISION}, {"help", no_argument, NULL, O_HELP},
         {0, 0, 0, 0}};
     static const char *const modes[] = {"traversal", "swap", "recon", "usage"};
     *o = (options){.mode = MODE_TRAVERSAL, .images = 0, .sample = 256, .steps = 10, .scale = 1,
@@ -91,6 +96,8 @@ static void parse(int argc, char **argv, options *o) {
         case O_SCALE: o->scale = int_arg("scale", optarg, 1, 16); break;
         case O_TEXT: o->text_scale = int_arg("text-scale", optarg, 1, 16); break;
         case O_FRAMES: o->frames = optarg; break;
+        case O_DEVICE: o->device = optarg; break;
+        case O_PRECISION: o->precision = optarg; break;
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(DQ_EXIT_USAGE);
         }
@@ -127,6 +134,8 @@ int main(int argc, char **argv) {
     parse(argc, argv, &o);
     dq_trainer t;
     dq_checkpoint_load_or_die(o.ckpt, &t, 0, NULL);
+    op_select_or_die(o.device, o.precision, t.model.cfg.kind);
+    dq_model_to_device(&t.model);
     const dq_model *mdl = &t.model;
     char err[512];
     dq_sweep sw = {0};

@@ -283,7 +283,7 @@ int dq_checkpoint_save(const char *path, const dq_trainer *t, const char *datase
     dq_safetensors st;
     dq_st_init(&st);
     for (int i = 0; i < P->n; i++)
-        dq_st_add(&st, P->p[i].name, DQ_F32, P->p[i].ndim, P->p[i].shape, P->p[i].t.data);
+        dq_st_add(&st, P->p[i].name, DQ_F32, P->p[i].ndim, P->p[i].shape, DQ_HOST_W(P, i));
     char key[64], val[64];
     for (int g = 0; g < DQ_NGROUPS; g++) {
         const dq_adam *o = &t->opt[g];
@@ -346,7 +346,7 @@ static int load_f32(const dq_safetensors *st, const char *name, int ndim, const 
 static int load_state(const dq_safetensors *st, dq_trainer *t, int full, char *why, size_t whylen) {
     const dq_param_set *P = &t->model.params;
     for (int i = 0; i < P->n; i++)
-        if (load_f32(st, P->p[i].name, P->p[i].ndim, P->p[i].shape, P->p[i].t.data, why, whylen))
+        if (load_f32(st, P->p[i].name, P->p[i].ndim, P->p[i].shape, DQ_HOST_W(P, i), why, whylen))
             return -1;
     if (!full) return 0;
     long long step;

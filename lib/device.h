@@ -6,6 +6,13 @@
 
 typedef enum { DQ_DEVICE_CPU, DQ_DEVICE_CUDA } dq_device;
 
+/* Arithmetic of GEMMs and convolutions on the GPU (--precision): TF32 tensor
+ * cores, or IEEE fp32 throughout.  The CPU always computes in fp32. */
+typedef enum { DQ_PRECISION_TF32, DQ_PRECISION_FP32 } dq_precision;
+
+/* Resolve a --precision argument: 0, or -1 with the reason in why. */
+int dq_precision_parse(const char *name, dq_precision *out, char *why, size_t whysize);
+
 /* Number of usable CUDA devices (0 when built without CUDA or when the driver
  * finds none); desc receives the first device's name and memory, or why none. */
 int dq_cuda_probe(char *desc, size_t size);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "nn.h"
+#include "op.h"
 
 /* Channels per conv as multiples of n/4 (32, 32, 64, 64 at the default
  * n = 128) and the dense width 2m (256 at m = 128), so that tests can run
@@ -70,13 +71,13 @@ void dq_friede_encoder_forward(const dq_friede_encoder *e, const dq_param_set *P
         h /= 2;
         w /= 2;
         const size_t n = (size_t)b * h * w * L->cout;
-        dq_buf_reserve(&s->map[j], &s->cap_map[j], n);
+        op_buf_reserve(&s->map[j], &s->cap_map[j], n);
         nn_conv2d_forward(&g, in, DQ_W(P, L->w), DQ_W(P, L->b), s->map[j]);
         nn_relu_forward(s->map[j], s->map[j], n);
         in = s->map[j];
     }
     const int dense = e->fc[0].cout;
-    dq_buf_reserve(&s->flat[0], &s->cap_flat[0], (size_t)b * dense);
+    op_buf_reserve(&s->flat[0], &s->cap_flat[0], (size_t)b * dense);
     nn_linear_forward(b, e->fc[0].cin, dense, in, DQ_W(P, e->fc[0].w), DQ_W(P, e->fc[0].b), s->flat[0]);
     nn_relu_forward(s->flat[0], s->flat[0], (size_t)b * dense);
     nn_linear_forward(b, dense, e->out, s->flat[0], DQ_W(P, e->fc[1].w), DQ_W(P, e->fc[1].b), z);
@@ -87,8 +88,8 @@ void dq_friede_encoder_backward(const dq_friede_encoder *e, const dq_param_set *
     const int dense = e->fc[0].cout;
     const size_t first = (size_t)b * (e->H / 2) * (e->W / 2) * e->conv[0].cout,
                  flat = (size_t)b * e->fc[0].cin;
-    for (int i = 0; i < 2; i++) dq_buf_reserve(&s->dmap[i], &s->cap_dmap[i], first > flat ? first : flat);
-    dq_buf_reserve(&s->dflat[0], &s->cap_dflat[0], (size_t)b * dense);
+    for (int i = 0; i < 2; i++) op_buf_reserve(&s->dmap[i], &s->cap_dmap[i], first > flat ? first : flat);
+    op_buf_reserve(&s->dflat[0], &s->cap_dflat[0], (size_t)b * dense);
     nn_linear_backward(b, dense, e->out, s->flat[0], DQ_W(P, e->fc[1].w), dz, s->dflat[0],
                        DQ_G(P, e->fc[1].w), DQ_G(P, e->fc[1].b));
     nn_relu_backward(s->flat[0], s->dflat[0], s->dflat[0], (size_t)b * dense);
@@ -111,8 +112,8 @@ void dq_friede_encoder_backward(const dq_friede_encoder *e, const dq_param_set *
 void dq_friede_decoder_forward(const dq_friede_decoder *dc, const dq_param_set *P, dq_net_state *s,
                                const float *zq, int b, float *y) {
     const int top = dc->fc[1].cout, dense = dc->fc[0].cout;
-    dq_buf_reserve(&s->flat[0], &s->cap_flat[0], (size_t)b * dense);
-    dq_buf_reserve(&s->flat[1], &s->cap_flat[1], (size_t)b * top);
+    op_buf_reserve(&s->flat[0], &s->cap_flat[0], (size_t)b * dense);
+    op_buf_reserve(&s->flat[1], &s->cap_flat[1], (size_t)b * top);
     nn_linear_forward(b, dc->in, dense, zq, DQ_W(P, dc->fc[0].w), DQ_W(P, dc->fc[0].b), s->flat[0]);
     nn_relu_forward(s->flat[0], s->flat[0], (size_t)b * dense);
     nn_linear_forward(b, dense, top, s->flat[0], DQ_W(P, dc->fc[1].w), DQ_W(P, dc->fc[1].b), s->flat[1]);
@@ -127,7 +128,7 @@ void dq_friede_decoder_forward(const dq_friede_decoder *dc, const dq_param_set *
         const size_t n = (size_t)b * h * w * L->cout;
         float *out = y;
         if (j + 1 < DQ_FRIEDE_CONVS) {
-            dq_buf_reserve(&s->map[j], &s->cap_map[j], n);
+            op_buf_reserve(&s->map[j], &s->cap_map[j], n);
             out = s->map[j];
         }
         nn_conv_transpose2d_forward(&g, in, DQ_W(P, L->w), DQ_W(P, L->b), out);
@@ -142,8 +143,8 @@ void dq_friede_decoder_backward(const dq_friede_decoder *dc, const dq_param_set 
     const int top = dc->fc[1].cout, dense = dc->fc[0].cout;
     const size_t biggest = (size_t)b * (dc->H / 2) * (dc->W / 2) * dc->deconv[DQ_FRIEDE_CONVS - 1].cin;
     const size_t need = biggest > (size_t)b * top ? biggest : (size_t)b * top;
-    for (int i = 0; i < 2; i++) dq_buf_reserve(&s->dmap[i], &s->cap_dmap[i], need);
-    dq_buf_reserve(&s->dflat[0], &s->cap_dflat[0], (size_t)b * dense);
+    for (int i = 0; i < 2; i++) op_buf_reserve(&s->dmap[i], &s->cap_dmap[i], need);
+    op_buf_reserve(&s->dflat[0], &s->cap_dflat[0], (size_t)b * dense);
     const float *dcur = dy;
     for (int j = DQ_FRIEDE_CONVS - 1; j >= 0; j--) {
         const dq_layer *L = &dc->deconv[j];

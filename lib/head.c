@@ -5,10 +5,10 @@
 
 #include <string.h>
 
-#include "nn.h"
+#include "op.h"
 
 float *dq_ws(dq_trainer *t, int slot, size_t n) {
-    dq_buf_reserve(&t->buf[slot], &t->cap[slot], n ? n : 1);
+    op_buf_reserve(&t->buf[slot], &t->cap[slot], n ? n : 1);
     return t->buf[slot];
 }
 
@@ -44,7 +44,7 @@ static const float *codebook_logits(dq_trainer *t, const dq_head_pass *p) {
     if (dq_kind_head(c->kind) == DQ_HEAD_LOGITS) return p->z;
     const int rows = p->b * c->d;
     float *L = dq_ws(t, DQ_WS_L, (size_t)rows * c->K);
-    nn_quant_logits_forward(p->z, DQ_W(&mdl->params, mdl->codebook), rows, c->K, c->C, L);
+    op_quant_logits_forward(p->z, DQ_W(&mdl->params, mdl->codebook), rows, c->K, c->C, L);
     return L;
 }
 
@@ -61,16 +61,16 @@ void dq_head_codebook_forward(dq_trainer *t, dq_head_pass *p) {
     float *w = dq_ws(t, DQ_WS_W, (size_t)rows * c->K);
     if (p->mode == DQ_SAMPLE_HARD) {
         int32_t *code = (int32_t *)dq_ws(t, DQ_WS_CODE, (size_t)rows);
-        nn_argmax_rows(L, rows, c->K, code);
-        nn_onehot(code, rows, c->K, w);
+        op_argmax_rows(L, rows, c->K, code);
+        op_onehot(code, rows, c->K, w);
     } else {
-        nn_gumbel_softmax_forward(L, p->mode == DQ_SAMPLE_NOISY ? p->noise : NULL, 1.0f, p->tau, w,
+        op_gumbel_softmax_forward(L, p->mode == DQ_SAMPLE_NOISY ? p->noise : NULL, 1.0f, p->tau, w,
                                   rows, c->K);
     }
     p->zq = dq_ws(t, DQ_WS_ZQ, (size_t)rows * C);
-    nn_quant_lookup_forward(w, DQ_W(&mdl->params, mdl->codebook), rows, c->K, C, p->zq);
+    op_quant_lookup_forward(w, DQ_W(&mdl->params, mdl->codebook), rows, c->K, C, p->zq);
     p->disc = w;
-    p->reg = nn_kl_uniform_forward(L, rows, c->K);
+    p->reg = op_kl_uniform_forward(L, rows, c->K);
     p->weighted = c->beta * p->reg;
 }
 
@@ -85,13 +85,13 @@ void dq_head_codebook_backward(dq_trainer *t, const dq_head_pass *p, const float
     const float *w = t->buf[DQ_WS_W];
     const float *L = dq_kind_head(c->kind) == DQ_HEAD_LOGITS ? p->z : t->buf[DQ_WS_L];
     float *dw = dq_ws(t, DQ_WS_DW, n), *dL2 = dq_ws(t, DQ_WS_DL2, n);
-    nn_quant_lookup_backward(w, M, dzq, rows, c->K, C, dw, dM);
-    if (ddisc) nn_axpy(1.0f, ddisc, dw, n);
+    op_quant_lookup_backward(w, M, dzq, rows, c->K, C, dw, dM);
+    if (ddisc) op_axpy(1.0f, ddisc, dw, n);
     /* LOGITS: the logit gradient is dz itself */
     float *dL = dq_kind_head(c->kind) == DQ_HEAD_LOGITS ? dz : dq_ws(t, DQ_WS_DL, n);
-    nn_gumbel_softmax_backward(w, dw, p->tau, dL, rows, c->K);
-    nn_kl_uniform_backward(L, rows, c->K, (float)c->beta, dL2);
-    nn_axpy(1.0f, dL2, dL, n);
+    op_gumbel_softmax_backward(w, dw, p->tau, dL, rows, c->K);
+    op_kl_uniform_backward(L, rows, c->K, (float)c->beta, dL2);
+    op_axpy(1.0f, dL2, dL, n);
     if (dq_kind_head(c->kind) == DQ_HEAD_RELAXED)
-        nn_quant_logits_backward(p->z, M, dL, rows, c->K, c->C, dz, dM);
+        op_quant_logits_backward(p->z, M, dL, rows, c->K, c->C, dz, dM);
 }

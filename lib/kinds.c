@@ -81,8 +81,12 @@ void dq_kind_adam_betas(const dq_model_config *c, int group, double *beta1, doub
     *beta2 = factorvae_disc ? 0.9 : 0.999;
 }
 
+float dq_kind_image_shift(const dq_model_config *c) {
+    return dq_kind_head(c->kind) == DQ_HEAD_FRIEDE ? 0.0f : 0.5f;
+}
+
 void dq_kind_scale_images(const dq_model_config *c, const uint8_t *x, size_t n, float *out) {
-    const float shift = dq_kind_head(c->kind) == DQ_HEAD_FRIEDE ? 0.0f : 0.5f;
+    const float shift = dq_kind_image_shift(c);
     for (size_t i = 0; i < n; i++) out[i] = (float)x[i] * (1.0f / 255.0f) - shift;
 }
 

@@ -53,7 +53,9 @@ int dq_kind_noise_is_normal(const dq_model_config *c);
 double dq_kind_noise_scale(const dq_model_config *c, long long step);
 /* Adam betas of an optimizer group (FactorVAE's 0.5, 0.9 for Friede's discriminator). */
 void dq_kind_adam_betas(const dq_model_config *c, int group, double *beta1, double *beta2);
-/* Images u8 -> the model's input range: x/255 - 0.5 (MSE models) or x/255 (FRIEDE). */
+/* Images u8 -> the model's input range: x/255 - shift, the shift 0.5 (MSE
+ * models) or 0 (FRIEDE). */
+float dq_kind_image_shift(const dq_model_config *c);
 void dq_kind_scale_images(const dq_model_config *c, const uint8_t *x, size_t n, float *out);
 
 #endif

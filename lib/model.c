@@ -10,6 +10,7 @@
 #include "friede.h"
 #include "kinds.h"
 #include "nn.h"
+#include "op.h"
 #include "rng.h"
 #include "util.h"
 
@@ -203,9 +204,14 @@ int dq_params_add(dq_param_set *P, int group, const char *name, int ndim, const 
     return P->n++;
 }
 
-void dq_params_alloc(dq_param_set *P) {
+static size_t params_total(const dq_param_set *P) {
     size_t total = 0;
     for (int i = 0; i < P->n; i++) total += P->p[i].t.n;
+    return total;
+}
+
+void dq_params_alloc(dq_param_set *P) {
+    size_t total = params_total(P);
     P->values = dq_alloc_aligned((total ? total : 1) * sizeof(float));
     P->grads = dq_alloc_aligned((total ? total : 1) * sizeof(float));
     memset(P->values, 0, total * sizeof(float));
@@ -214,6 +220,7 @@ void dq_params_alloc(dq_param_set *P) {
     for (int g = 0; g < DQ_NGROUPS; g++)
         for (int i = 0; i < P->n; i++) {
             if (P->p[i].group != g) continue;
+            P->p[i].offset = off;
             P->p[i].t.data = P->values + off;
             P->p[i].t.grad = P->grads + off;
             off += P->p[i].t.n;
@@ -225,6 +232,8 @@ void dq_params_free(dq_param_set *P) {
     free(P->p);
     free(P->values);
     free(P->grads);
+    op_free(P->dev_values);
+    op_free(P->dev_grads);
     memset(P, 0, sizeof *P);
 }
 
@@ -245,8 +254,27 @@ dq_param *dq_params_group(const dq_param_set *P, int group, size_t *count) {
 
 void dq_params_zero_grad(dq_param_set *P, int group) {
     for (int i = 0; i < P->n; i++)
-        if (P->p[i].group == group) memset(P->p[i].t.grad, 0, P->p[i].t.n * sizeof(float));
+        if (P->p[i].group == group) op_zero(P->p[i].t.grad, P->p[i].t.n * sizeof(float));
 }
+
+void dq_params_to_device(dq_param_set *P) {
+    if (!op_on_gpu() || P->dev_values) return;
+    const size_t bytes = params_total(P) * sizeof(float);
+    P->dev_values = op_alloc(bytes);
+    P->dev_grads = op_alloc(bytes);
+    op_upload(P->dev_values, P->values, bytes);
+    op_zero(P->dev_grads, bytes);
+    for (int i = 0; i < P->n; i++) {
+        P->p[i].t.data = P->dev_values + P->p[i].offset;
+        P->p[i].t.grad = P->dev_grads + P->p[i].offset;
+    }
+}
+
+void dq_params_download(dq_param_set *P) {
+    if (P->dev_values) op_download(P->values, P->dev_values, params_total(P) * sizeof(float));
+}
+
+void dq_model_to_device(dq_model *mdl) { dq_params_to_device(&mdl->params); }
 
 void dq_buf_reserve(float **buf, size_t *cap, size_t n) {
     if (n <= *cap) return;

@@ -74,14 +74,23 @@ typedef struct {
     int group;
     int ndim;
     int64_t shape[4];
-    dq_param t; /* values and gradient (optim.h) */
+    dq_param t;    /* values and gradient (optim.h), where the ops compute */
+    size_t offset; /* of the tensor in the blocks below */
 } dq_named_param;
 
+/* The tensors live in one host block each for values and gradients; on the
+ * GPU (dq_params_to_device) t.data and t.grad point into device blocks
+ * instead, and the host values are what checkpoints read and write:
+ * dq_params_download refreshes them. */
 typedef struct {
     int n, cap;
     dq_named_param *p;
-    float *values, *grads; /* one block each; a group's tensors are contiguous */
+    float *values, *grads; /* host blocks; a group's tensors are contiguous */
+    float *dev_values, *dev_grads; /* device blocks, or NULL on the CPU */
 } dq_param_set;
+
+/* Tensor i's values on the host. */
+#define DQ_HOST_W(P, i) ((P)->values + (P)->p[i].offset)
 
 /* Register a tensor (before dq_params_alloc); returns its index. */
 int dq_params_add(dq_param_set *P, int group, const char *name, int ndim, const int64_t *shape);
@@ -91,6 +100,11 @@ int dq_params_find(const dq_param_set *P, const char *name); /* index or -1 */
 /* The group's tensors as an optimizer parameter list (malloc'ed). */
 dq_param *dq_params_group(const dq_param_set *P, int group, size_t *count);
 void dq_params_zero_grad(dq_param_set *P, int group);
+/* On the GPU (op_on_gpu): copy the values to device blocks and point every
+ * tensor there, gradients zeroed.  Nothing on the CPU. */
+void dq_params_to_device(dq_param_set *P);
+/* Device values -> host block (nothing on the CPU). */
+void dq_params_download(dq_param_set *P);
 #define DQ_W(P, i) ((P)->p[i].t.data)
 #define DQ_G(P, i) ((P)->p[i].t.grad)
 
@@ -133,7 +147,8 @@ typedef struct {
     float *flat[DQ_NFLAT];  /* dense activations (post-activation) */
     float *dflat[2];        /* dense backward ping-pong */
     float *dmap[2];         /* map backward ping-pong */
-    size_t cap_map[DQ_NMAPS], cap_flat[DQ_NFLAT], cap_dflat[2], cap_dmap[2];
+    float *io[2];           /* inference input and output on the op device (qvae.c) */
+    size_t cap_map[DQ_NMAPS], cap_flat[DQ_NFLAT], cap_dflat[2], cap_dmap[2], cap_io[2];
     dq_resblock_state blk[DQ_NBLOCKS];
 } dq_net_state;
 
@@ -227,6 +242,8 @@ void dq_model_build(dq_model *mdl, const dq_model_config *cfg);
  * from the seed. */
 void dq_model_init_weights(dq_model *mdl);
 void dq_model_free(dq_model *mdl);
+/* dq_params_to_device of the model's tensors. */
+void dq_model_to_device(dq_model *mdl);
 
 /* Grow a buffer to hold at least n floats (64-byte aligned, contents lost). */
 void dq_buf_reserve(float **buf, size_t *cap, size_t n);

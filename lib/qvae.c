@@ -27,12 +27,39 @@ void dq_trainer_init(dq_trainer *t, const dq_model_config *cfg, int init_weights
     }
 }
 
+void dq_trainer_to_device(dq_trainer *t) {
+    if (!op_on_gpu()) return;
+    dq_param_set *P = &t->model.params;
+    dq_params_to_device(P);
+    for (int g = 0; g < DQ_NGROUPS; g++) {
+        if (t->dev_opt[g] || t->opt[g].nparams == 0) continue;
+        size_t count;
+        dq_param *list = dq_params_group(P, g, &count);
+        t->dev_opt[g] = op_adam_attach(&t->opt[g], list);
+        free(list);
+    }
+}
+
+void dq_trainer_sync_host(dq_trainer *t) {
+    dq_params_download(&t->model.params);
+    for (int g = 0; g < DQ_NGROUPS; g++)
+        if (t->dev_opt[g]) op_adam_download(t->dev_opt[g], &t->opt[g]);
+}
+
+void dq_trainer_adam_step(dq_trainer *t, int group, double lr) {
+    if (t->dev_opt[group]) op_adam_step(t->dev_opt[group], lr);
+    else dq_adam_step(&t->opt[group], lr);
+}
+
 void dq_trainer_free(dq_trainer *t) {
-    for (int g = 0; g < DQ_NGROUPS; g++) dq_adam_free(&t->opt[g]);
+    for (int g = 0; g < DQ_NGROUPS; g++) {
+        dq_adam_free(&t->opt[g]);
+        op_adam_free(t->dev_opt[g]);
+    }
     dq_net_state_free(&t->enc_s);
     dq_net_state_free(&t->dec_s);
     dq_net_state_free(&t->disc_s);
-    for (int i = 0; i < DQ_NBUF; i++) free(t->buf[i]);
+    for (int i = 0; i < DQ_NBUF; i++) op_free(t->buf[i]);
     free(t->noise.g1);
     free(t->noise.g2);
     free(t->noise.perm);
@@ -73,20 +100,34 @@ void dq_model_encode(const dq_model *mdl, dq_net_state *s, const uint8_t *x, int
     dq_model_encode_sampled(mdl, s, x, b, 0, 0, z);
 }
 
+/* Inference runs the ops on the state's io buffers and moves only the
+ * tools' host arrays across: the input of a pass into io[0], its output out
+ * of io[1] (on the CPU the host output itself). */
+static float *pass_output(dq_net_state *s, float *host, size_t n) {
+    if (!op_on_gpu()) return host;
+    op_buf_reserve(&s->io[1], &s->cap_io[1], n ? n : 1);
+    return s->io[1];
+}
+
+static void fetch_output(const dq_net_state *s, float *host, size_t n) {
+    if (op_on_gpu()) op_download(host, s->io[1], n * sizeof(float));
+}
+
 void dq_model_encode_sampled(const dq_model *mdl, dq_net_state *s, const uint8_t *x, int b,
                              int sample, uint64_t stream, float *z) {
     const dq_model_config *c = &mdl->cfg;
     const size_t n = (size_t)b * c->H * c->W * c->channels;
-    float *xf = dq_alloc_aligned((n ? n : 1) * sizeof(float));
-    dq_kind_scale_images(c, x, n, xf);
+    op_buf_reserve(&s->io[0], &s->cap_io[0], n ? n : 1);
+    float *xf = s->io[0];
+    op_scale_images_from_host(c, x, n, xf);
     if (dq_kind_head(c->kind) == DQ_HEAD_FRIEDE) {
         dq_friede_encoder_forward(&mdl->fenc, &mdl->params, s, xf, b, z);
-        free(xf);
         return;
     }
     if (dq_kind_head(c->kind) != DQ_HEAD_GAUSSIAN) {
-        dq_encoder_forward(&mdl->enc, &mdl->params, s, xf, b, z);
-        free(xf);
+        const size_t nz = (size_t)b * dq_kind_encoder_width(c);
+        dq_encoder_forward(&mdl->enc, &mdl->params, s, xf, b, pass_output(s, z, nz));
+        fetch_output(s, z, nz);
         return;
     }
     /* (mu, logvar) per image -> mu, or mu + eps exp(logvar/2) */
@@ -106,7 +147,6 @@ void dq_model_encode_sampled(const dq_model *mdl, dq_net_state *s, const uint8_t
         }
     free(eps);
     free(out);
-    free(xf);
 }
 
 void dq_model_quantize(const dq_model *mdl, const float *z, int b, int sample, uint64_t stream,
@@ -119,7 +159,9 @@ void dq_model_quantize(const dq_model *mdl, const float *z, int b, int sample, u
         memcpy(zq, z, (size_t)rows * sizeof(float));
         return;
     }
-    const float *M = mdl->codebook >= 0 ? DQ_W(&mdl->params, mdl->codebook) : NULL;
+    /* on the host whatever the device: a nearest-codeword search of a few
+     * MFLOP per batch would spend more on the transfers */
+    const float *M = mdl->codebook >= 0 ? DQ_HOST_W(&mdl->params, mdl->codebook) : NULL;
     if (head == DQ_HEAD_QLAE) {
         nn_qlae_nearest(z, M, b, c->d, c->K, code, zq);
         return;
@@ -161,6 +203,13 @@ void dq_model_decode(const dq_model *mdl, dq_net_state *s, const float *zq, int 
         for (size_t i = 0; i < n; i++) xhat[i] = 1.0f / (1.0f + expf(-xhat[i]));
         return;
     }
-    dq_decoder_forward(&mdl->dec, &mdl->params, s, zq, b, xhat);
+    if (op_on_gpu()) {
+        const size_t nzq = (size_t)b * dq_kind_decoder_width(&mdl->cfg);
+        op_buf_reserve(&s->io[0], &s->cap_io[0], nzq ? nzq : 1);
+        op_upload(s->io[0], zq, nzq * sizeof(float));
+        zq = s->io[0];
+    }
+    dq_decoder_forward(&mdl->dec, &mdl->params, s, zq, b, pass_output(s, xhat, n));
+    fetch_output(s, xhat, n);
     for (size_t i = 0; i < n; i++) xhat[i] += 0.5f;
 }

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "op.h"
 #include "optim.h"
 #include "rng.h"
 
@@ -41,11 +42,12 @@ typedef struct {
     double tau, lr;
 } dq_step_stats;
 
-enum { DQ_NBUF = 16 };
+enum { DQ_NBUF = 20 };
 
 typedef struct {
     dq_model model;
     dq_adam opt[DQ_NGROUPS];
+    op_adam *dev_opt[DQ_NGROUPS]; /* on the GPU: the optimizers' device twins */
     dq_cosine_lr sched[DQ_NGROUPS];
     long long step; /* iterations done */
     dq_net_state enc_s, dec_s, disc_s;
@@ -57,6 +59,15 @@ typedef struct {
 /* Build the model for a checked config; fresh weights when init_weights. */
 void dq_trainer_init(dq_trainer *t, const dq_model_config *cfg, int init_weights);
 void dq_trainer_free(dq_trainer *t);
+
+/* On the GPU (op_on_gpu): move the weights and optimizer state to the
+ * device; train steps then run there.  Nothing on the CPU. */
+void dq_trainer_to_device(dq_trainer *t);
+/* Bring the device's weights and optimizer state back into the host copies a
+ * checkpoint is written from.  Nothing on the CPU. */
+void dq_trainer_sync_host(dq_trainer *t);
+/* One Adam update of a parameter group, on the host or its device twin. */
+void dq_trainer_adam_step(dq_trainer *t, int group, double lr);
 
 /* Rows of noise an iteration over `batch` images needs. */
 int dq_step_noise_rows(const dq_model_config *cfg, int batch);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "model.h"
-#include "nn.h"
+#include "op.h"
 
 #define POST_GAIN (1.0f / 36.0f)
 
@@ -18,70 +18,70 @@ static nn_conv geometry(const dq_layer *L, int n, int h, int w) {
 }
 
 static void reserve_state(dq_resblock_state *s, const dq_resblock *blk, size_t pix) {
-    dq_buf_reserve(&s->act[0], &s->cap_act[0], pix * blk->cin);
-    for (int i = 1; i < 4; i++) dq_buf_reserve(&s->act[i], &s->cap_act[i], pix * blk->hid);
-    for (int i = 0; i < 2; i++) dq_buf_reserve(&s->dh[i], &s->cap_dh[i], pix * blk->hid);
-    dq_buf_reserve(&s->din, &s->cap_din, pix * blk->cin);
-    dq_buf_reserve(&s->dres, &s->cap_dres, pix * blk->cout);
+    op_buf_reserve(&s->act[0], &s->cap_act[0], pix * blk->cin);
+    for (int i = 1; i < 4; i++) op_buf_reserve(&s->act[i], &s->cap_act[i], pix * blk->hid);
+    for (int i = 0; i < 2; i++) op_buf_reserve(&s->dh[i], &s->cap_dh[i], pix * blk->hid);
+    op_buf_reserve(&s->din, &s->cap_din, pix * blk->cin);
+    op_buf_reserve(&s->dres, &s->cap_dres, pix * blk->cout);
 }
 
 void dq_resblock_forward(const dq_resblock *blk, const dq_param_set *P, dq_resblock_state *s,
                          const float *x, int n, int h, int w, float *y) {
     const size_t pix = (size_t)n * h * w;
     reserve_state(s, blk, pix);
-    nn_relu_forward(x, s->act[0], pix * blk->cin);
+    op_relu_forward(x, s->act[0], pix * blk->cin);
     for (int i = 0; i < 3; i++) {
         nn_conv c = geometry(&blk->res[i], n, h, w);
-        nn_conv2d_forward(&c, s->act[i], DQ_W(P, blk->res[i].w), DQ_W(P, blk->res[i].b),
+        op_conv2d_forward(&c, s->act[i], DQ_W(P, blk->res[i].w), DQ_W(P, blk->res[i].b),
                           s->act[i + 1]);
-        nn_relu_forward(s->act[i + 1], s->act[i + 1], pix * blk->hid);
+        op_relu_forward(s->act[i + 1], s->act[i + 1], pix * blk->hid);
     }
     nn_conv c = geometry(&blk->res[3], n, h, w);
-    nn_conv2d_forward(&c, s->act[3], DQ_W(P, blk->res[3].w), DQ_W(P, blk->res[3].b), y);
-    nn_scale(y, POST_GAIN, pix * blk->cout);
+    op_conv2d_forward(&c, s->act[3], DQ_W(P, blk->res[3].w), DQ_W(P, blk->res[3].b), y);
+    op_scale(y, POST_GAIN, pix * blk->cout);
     if (blk->has_skip) {
         /* the skip's output goes through dres, free until backward */
         nn_conv sc = geometry(&blk->skip, n, h, w);
-        nn_conv2d_forward(&sc, x, DQ_W(P, blk->skip.w), DQ_W(P, blk->skip.b), s->dres);
-        nn_axpy(1.0f, s->dres, y, pix * blk->cout);
+        op_conv2d_forward(&sc, x, DQ_W(P, blk->skip.w), DQ_W(P, blk->skip.b), s->dres);
+        op_axpy(1.0f, s->dres, y, pix * blk->cout);
     } else {
-        nn_axpy(1.0f, x, y, pix * blk->cout);
+        op_axpy(1.0f, x, y, pix * blk->cout);
     }
 }
 
 void dq_resblock_backward(const dq_resblock *blk, const dq_param_set *P, dq_resblock_state *s,
                           const float *x, const float *dy, int n, int h, int w, float *dx) {
     const size_t pix = (size_t)n * h * w;
-    memcpy(s->dres, dy, pix * blk->cout * sizeof(float));
-    nn_scale(s->dres, POST_GAIN, pix * blk->cout);
+    op_copy(s->dres, dy, pix * blk->cout * sizeof(float));
+    op_scale(s->dres, POST_GAIN, pix * blk->cout);
     /* walk the residual convs backwards; dcur is the gradient of conv i's output */
     const float *dcur = s->dres;
     for (int i = 3; i >= 0; i--) {
         nn_conv c = geometry(&blk->res[i], n, h, w);
         float *dact = i ? s->dh[i % 2] : s->din;
-        nn_conv2d_backward(&c, s->act[i], DQ_W(P, blk->res[i].w), dcur, (i || dx) ? dact : NULL,
+        op_conv2d_backward(&c, s->act[i], DQ_W(P, blk->res[i].w), dcur, (i || dx) ? dact : NULL,
                            DQ_G(P, blk->res[i].w), DQ_G(P, blk->res[i].b));
         if (i == 0 && !dx) break;
         /* act[i] = ReLU(previous output): its sign masks the gradient */
-        nn_relu_backward(i ? s->act[i] : x, dact, dact, pix * (i ? blk->hid : blk->cin));
+        op_relu_backward(i ? s->act[i] : x, dact, dact, pix * (i ? blk->hid : blk->cin));
         dcur = dact;
     }
     if (blk->has_skip) {
         nn_conv sc = geometry(&blk->skip, n, h, w);
-        nn_conv2d_backward(&sc, x, DQ_W(P, blk->skip.w), dy, dx, DQ_G(P, blk->skip.w),
+        op_conv2d_backward(&sc, x, DQ_W(P, blk->skip.w), dy, dx, DQ_G(P, blk->skip.w),
                            DQ_G(P, blk->skip.b));
     } else if (dx) {
-        memcpy(dx, dy, pix * blk->cout * sizeof(float));
+        op_copy(dx, dy, pix * blk->cout * sizeof(float));
     }
-    if (dx) nn_axpy(1.0f, s->din, dx, pix * blk->cin);
+    if (dx) op_axpy(1.0f, s->din, dx, pix * blk->cin);
 }
 
 void dq_resblock_state_free(dq_resblock_state *s) {
-    for (int i = 0; i < 4; i++) free(s->act[i]);
-    free(s->dh[0]);
-    free(s->dh[1]);
-    free(s->dres);
-    free(s->din);
+    for (int i = 0; i < 4; i++) op_free(s->act[i]);
+    op_free(s->dh[0]);
+    op_free(s->dh[1]);
+    op_free(s->dres);
+    op_free(s->din);
     memset(s, 0, sizeof *s);
 }
 
@@ -114,18 +114,18 @@ void dq_trunk_forward(const dq_resblock *blocks, int upsample, const dq_param_se
     for (int k = 0; k < DQ_NMAPS; k++) {
         size_t sz = (size_t)b * sh[k].h * sh[k].w * sh[k].c;
         if (sz > largest) largest = sz;
-        if (k) dq_buf_reserve(&s->map[k], &s->cap_map[k], sz);
+        if (k) op_buf_reserve(&s->map[k], &s->cap_map[k], sz);
     }
-    for (int i = 0; i < 2; i++) dq_buf_reserve(&s->dmap[i], &s->cap_dmap[i], largest);
+    for (int i = 0; i < 2; i++) op_buf_reserve(&s->dmap[i], &s->cap_dmap[i], largest);
     for (int k = 1; k < DQ_NMAPS; k++) {
         const map_shape *in = &sh[k - 1];
         if (sh[k].block >= 0)
             dq_resblock_forward(&blocks[sh[k].block], P, &s->blk[sh[k].block], s->map[k - 1], b,
                                 in->h, in->w, s->map[k]);
         else if (upsample)
-            nn_upsample2_forward(s->map[k - 1], b, in->h, in->w, in->c, s->map[k]);
+            op_upsample2_forward(s->map[k - 1], b, in->h, in->w, in->c, s->map[k]);
         else
-            nn_maxpool2_forward(s->map[k - 1], b, in->h, in->w, in->c, s->map[k]);
+            op_maxpool2_forward(s->map[k - 1], b, in->h, in->w, in->c, s->map[k]);
     }
 }
 
@@ -143,20 +143,21 @@ const float *dq_trunk_backward(const dq_resblock *blocks, int upsample, const dq
             dq_resblock_backward(&blocks[sh[k].block], P, &s->blk[sh[k].block], s->map[k - 1], d,
                                  b, in->h, in->w, dst);
         else if (upsample)
-            nn_upsample2_backward(d, b, in->h, in->w, in->c, dst);
+            op_upsample2_backward(d, b, in->h, in->w, in->c, dst);
         else
-            nn_maxpool2_backward(s->map[k - 1], d, b, in->h, in->w, in->c, dst);
+            op_maxpool2_backward(s->map[k - 1], d, b, in->h, in->w, in->c, dst);
         d = dst;
     }
     return d;
 }
 
 void dq_net_state_free(dq_net_state *s) {
-    for (int k = 0; k < DQ_NMAPS; k++) free(s->map[k]);
-    for (int k = 0; k < DQ_NFLAT; k++) free(s->flat[k]);
+    for (int k = 0; k < DQ_NMAPS; k++) op_free(s->map[k]);
+    for (int k = 0; k < DQ_NFLAT; k++) op_free(s->flat[k]);
     for (int k = 0; k < 2; k++) {
-        free(s->dflat[k]);
-        free(s->dmap[k]);
+        op_free(s->dflat[k]);
+        op_free(s->dmap[k]);
+        op_free(s->io[k]);
     }
     for (int i = 0; i < DQ_NBLOCKS; i++) dq_resblock_state_free(&s->blk[i]);
     memset(s, 0, sizeof *s);

@@ -7,14 +7,19 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "op.h"
 #include "util.h"
 
-void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int allow_sample) {
+void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int flags) {
+    enum { OPT_DEVICE = 1000, OPT_PRECISION };
     static const struct option opts[] = {{"model", required_argument, NULL, 'm'},
                                          {"sample", no_argument, NULL, 's'},
+                                         {"device", required_argument, NULL, OPT_DEVICE},
+                                         {"precision", required_argument, NULL, OPT_PRECISION},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
     memset(s, 0, sizeof *s);
+    const char *device = NULL, *precision = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "m:", opts, NULL)) != -1) {
         if (c == 'm') {
@@ -22,8 +27,12 @@ void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int al
         } else if (c == 'h') {
             fputs(usage, stdout);
             exit(0);
-        } else if (c == 's' && allow_sample) {
+        } else if (c == 's' && (flags & DQ_STAGE_SAMPLE)) {
             s->sample = 1;
+        } else if (c == OPT_DEVICE && (flags & DQ_STAGE_DEVICE)) {
+            device = optarg;
+        } else if (c == OPT_PRECISION && (flags & DQ_STAGE_DEVICE)) {
+            precision = optarg;
         } else {
             fputs(usage, stderr);
             exit(DQ_EXIT_USAGE);
@@ -32,6 +41,10 @@ void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int al
     if (optind < argc) dq_die(DQ_EXIT_USAGE, "unexpected argument '%s' (the stream comes on stdin)", argv[optind]);
     if (!s->ckpt) dq_die(DQ_EXIT_USAGE, "no checkpoint given (-m CKPT)");
     dq_checkpoint_load_or_die(s->ckpt, &s->t, 0, NULL);
+    if (flags & DQ_STAGE_DEVICE) {
+        op_select_or_die(device, precision, s->t.model.cfg.kind);
+        dq_model_to_device(&s->t.model);
+    }
     s->r = dq_reader_new(stdin, "stdin");
     s->w = dq_writer_new(stdout, "stdout");
     dq_batch_init(&s->b);

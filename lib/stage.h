@@ -17,9 +17,16 @@ typedef struct {
     dq_batch b;
 } dq_stage;
 
-/* Parse options and load the checkpoint; prints usage and exits on --help or
- * a usage error.  allow_sample: accept --sample. */
-void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int allow_sample);
+/* Options a stage accepts beyond -m and --help. */
+enum {
+    DQ_STAGE_SAMPLE = 1, /* --sample */
+    DQ_STAGE_DEVICE = 2  /* --device, --precision: the model runs on the op device */
+};
+
+/* Parse options, load the checkpoint and, with DQ_STAGE_DEVICE, select the
+ * device and move the model there; prints usage and exits on --help or a
+ * usage error. */
+void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int flags);
 /* Read the header, refuse a stream whose images do not fit the model when
  * check_images, record the model in the header and write it on. */
 void dq_stage_header(dq_stage *s, int check_images);

@@ -26,11 +26,11 @@ static int latent_slot(const dq_model_config *c) { return dq_kind_decoder_width(
 static const float *latent_values(const dq_model *mdl, int j, float *fixed) {
     const dq_model_config *c = &mdl->cfg;
     switch (dq_kind_head(c->kind)) {
-    case DQ_HEAD_QLAE: return DQ_W(&mdl->params, mdl->codebook) + (size_t)j * c->K;
+    case DQ_HEAD_QLAE: return DQ_HOST_W(&mdl->params, mdl->codebook) + (size_t)j * c->K;
     case DQ_HEAD_FRIEDE:
         for (int k = 0; k < c->K; k++) fixed[k] = (float)(-1.0 + 2.0 * k / (c->K - 1));
         return fixed;
-    default: return DQ_W(&mdl->params, mdl->codebook);
+    default: return DQ_HOST_W(&mdl->params, mdl->codebook);
     }
 }
 

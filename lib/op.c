@@ -1,0 +1,370 @@
+/* op.c: nn.h or its CUDA twin, by the process's device (op.h). */
+#include "op.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kinds.h"
+#include "util.h"
+
+#ifdef DISQ_CUDA
+#include "nn_cuda.h"
+
+static nncu_ctx *gpu;         /* NULL: the CPU */
+static double *gpu_loss;      /* one device double for loss forwards */
+static uint8_t *gpu_bytes;    /* staging for op_scale_u8_from_host */
+static size_t gpu_bytes_cap;
+
+#define DISPATCH(gpu_call, cpu_call) \
+    do {                             \
+        if (gpu) gpu_call;           \
+        else cpu_call;               \
+    } while (0)
+
+/* A loss forward's value: queued into gpu_loss, then fetched. */
+static double gpu_loss_value(void) {
+    double v;
+    nncu_download(gpu, &v, gpu_loss, sizeof v);
+    return v;
+}
+#define LOSS(gpu_call, cpu_call) \
+    do {                         \
+        if (gpu) {               \
+            gpu_call;            \
+            return gpu_loss_value(); \
+        }                        \
+        return cpu_call;         \
+    } while (0)
+#else
+#define DISPATCH(gpu_call, cpu_call) cpu_call
+#define LOSS(gpu_call, cpu_call) return cpu_call
+#endif
+
+int op_on_gpu(void) {
+#ifdef DISQ_CUDA
+    return gpu != NULL;
+#else
+    return 0;
+#endif
+}
+
+void op_use_cpu(void) {
+#ifdef DISQ_CUDA
+    if (!gpu) return;
+    nncu_free(gpu_loss);
+    nncu_free(gpu_bytes);
+    nncu_destroy(gpu);
+    gpu = NULL;
+    gpu_loss = NULL;
+    gpu_bytes = NULL;
+    gpu_bytes_cap = 0;
+#endif
+}
+
+void op_use_cuda(dq_precision precision) {
+#ifdef DISQ_CUDA
+    op_use_cpu();
+    gpu = nncu_create(precision == DQ_PRECISION_FP32 ? NNCU_FP32 : NNCU_TF32);
+    gpu_loss = nncu_malloc(sizeof *gpu_loss);
+#else
+    (void)precision;
+    dq_die(DQ_EXIT_FAIL, "op_use_cuda: this disq was built without CUDA");
+#endif
+}
+
+int op_kind_runs_on_gpu(dq_model_kind kind) {
+    dq_head_kind h = dq_kind_head(kind);
+    return h == DQ_HEAD_RELAXED || h == DQ_HEAD_LOGITS;
+}
+
+void op_select_or_die(const char *device, const char *precision, dq_model_kind kind) {
+    dq_device dev;
+    dq_precision prec;
+    char why[512];
+    if (dq_device_select(device ? device : "auto", &dev, why, sizeof why))
+        dq_die(DQ_EXIT_USAGE, "%s", why);
+    if (dq_precision_parse(precision ? precision : "tf32", &prec, why, sizeof why))
+        dq_die(DQ_EXIT_USAGE, "%s", why);
+    if (dev == DQ_DEVICE_CPU) return;
+    if (!op_kind_runs_on_gpu(kind)) {
+        if (device && strcmp(device, "cuda") == 0)
+            dq_die(DQ_EXIT_USAGE, "--device cuda: %s has no GPU path yet (qvae, factorqvae, vqvae, factorvqvae, dvae and factordvae do); use --device cpu",
+                   dq_model_kind_name(kind));
+        return;
+    }
+    char desc[256];
+    dq_cuda_probe(desc, sizeof desc);
+    fprintf(stderr, "%s: computing on %s (%s)\n", dq_progname, desc,
+            prec == DQ_PRECISION_FP32 ? "fp32" : "tf32");
+    op_use_cuda(prec);
+}
+
+void op_sync(void) {
+#ifdef DISQ_CUDA
+    if (gpu) nncu_sync(gpu);
+#endif
+}
+
+/* ---- memory ---- */
+
+void *op_alloc(size_t bytes) {
+#ifdef DISQ_CUDA
+    if (gpu) return nncu_malloc(bytes);
+#endif
+    return dq_alloc_aligned(bytes ? bytes : 1);
+}
+
+void op_free(void *p) { DISPATCH(nncu_free(p), free(p)); }
+
+void op_buf_reserve(float **buf, size_t *cap, size_t n) {
+    if (n <= *cap) return;
+    op_free(*buf);
+    *buf = op_alloc(n * sizeof(float));
+    *cap = n;
+}
+
+void *op_host_alloc(size_t bytes) {
+#ifdef DISQ_CUDA
+    if (gpu) return nncu_host_alloc(bytes);
+#endif
+    return dq_malloc(bytes ? bytes : 1);
+}
+
+void op_host_free(void *p) { DISPATCH(nncu_host_free(p), free(p)); }
+
+void op_upload(void *dst, const void *host_src, size_t bytes) {
+    DISPATCH(nncu_upload(gpu, dst, host_src, bytes), memmove(dst, host_src, bytes));
+}
+
+void op_download(void *host_dst, const void *src, size_t bytes) {
+    DISPATCH(nncu_download(gpu, host_dst, src, bytes), memmove(host_dst, src, bytes));
+}
+
+void op_copy(void *dst, const void *src, size_t bytes) {
+    DISPATCH(nncu_copy(gpu, dst, src, bytes), memmove(dst, src, bytes));
+}
+
+void op_zero(void *p, size_t bytes) { DISPATCH(nncu_zero(gpu, p, bytes), memset(p, 0, bytes)); }
+
+void op_scale_images_from_host(const dq_model_config *c, const uint8_t *host_x, size_t n, float *y) {
+#ifdef DISQ_CUDA
+    if (gpu) {
+        if (n > gpu_bytes_cap) {
+            nncu_free(gpu_bytes);
+            gpu_bytes = nncu_malloc(n);
+            gpu_bytes_cap = n;
+        }
+        nncu_upload(gpu, gpu_bytes, host_x, n);
+        nncu_scale_u8(gpu, gpu_bytes, n, dq_kind_image_shift(c), y);
+        return;
+    }
+#endif
+    dq_kind_scale_images(c, host_x, n, y);
+}
+
+/* ---- Adam ---- */
+
+#ifdef DISQ_CUDA
+struct op_adam {
+    nncu_adam dev;
+};
+
+op_adam *op_adam_attach(const dq_adam *host, const dq_param *dev_params) {
+    if (!gpu) dq_die(DQ_EXIT_FAIL, "op_adam_attach: not on the GPU");
+    op_adam *o = dq_calloc(1, sizeof *o);
+    nncu_adam_init(gpu, &o->dev, dev_params, host->nparams, host->beta1, host->beta2, host->eps);
+    nncu_upload(gpu, o->dev.m, host->m, host->total * sizeof(float));
+    nncu_upload(gpu, o->dev.v, host->v, host->total * sizeof(float));
+    o->dev.step = host->step;
+    return o;
+}
+
+void op_adam_step(op_adam *opt, double lr) { nncu_adam_step(gpu, &opt->dev, lr); }
+
+void op_adam_download(const op_adam *opt, dq_adam *host) {
+    nncu_download(gpu, host->m, opt->dev.m, host->total * sizeof(float));
+    nncu_download(gpu, host->v, opt->dev.v, host->total * sizeof(float));
+    host->step = opt->dev.step;
+}
+
+void op_adam_free(op_adam *opt) {
+    if (!opt) return;
+    nncu_adam_free(&opt->dev);
+    free(opt);
+}
+#else
+/* Without CUDA there are no device twins: op_adam_attach refuses, so no
+ * op_adam exists for the others to be given. */
+static void no_cuda(const char *fn) { dq_die(DQ_EXIT_FAIL, "%s: this disq was built without CUDA", fn); }
+op_adam *op_adam_attach(const dq_adam *host, const dq_param *dev_params) {
+    (void)host;
+    (void)dev_params;
+    no_cuda(__func__);
+    return NULL;
+}
+void op_adam_step(op_adam *opt, double lr) {
+    (void)opt;
+    (void)lr;
+    no_cuda(__func__);
+}
+void op_adam_download(const op_adam *opt, dq_adam *host) {
+    (void)opt;
+    (void)host;
+    no_cuda(__func__);
+}
+void op_adam_free(op_adam *opt) {
+    if (opt) no_cuda(__func__);
+}
+#endif
+
+/* ---- primitives ---- */
+
+void op_scale(float *x, float a, size_t n) { DISPATCH(nncu_scale(gpu, x, a, n), nn_scale(x, a, n)); }
+
+void op_axpy(float a, const float *x, float *y, size_t n) {
+    DISPATCH(nncu_axpy(gpu, a, x, y, n), nn_axpy(a, x, y, n));
+}
+
+void op_conv2d_forward(const nn_conv *c, const float *x, const float *w, const float *b, float *y) {
+    DISPATCH(nncu_conv2d_forward(gpu, c, x, w, b, y), nn_conv2d_forward(c, x, w, b, y));
+}
+
+void op_conv2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
+                        float *dx, float *dw, float *db) {
+    DISPATCH(nncu_conv2d_backward(gpu, c, x, w, dy, dx, dw, db),
+             nn_conv2d_backward(c, x, w, dy, dx, dw, db));
+}
+
+void op_linear_forward(int n, int in, int out, const float *x, const float *w, const float *b,
+                       float *y) {
+    DISPATCH(nncu_linear_forward(gpu, n, in, out, x, w, b, y), nn_linear_forward(n, in, out, x, w, b, y));
+}
+
+void op_linear_backward(int n, int in, int out, const float *x, const float *w, const float *dy,
+                        float *dx, float *dw, float *db) {
+    DISPATCH(nncu_linear_backward(gpu, n, in, out, x, w, dy, dx, dw, db),
+             nn_linear_backward(n, in, out, x, w, dy, dx, dw, db));
+}
+
+void op_relu_forward(const float *x, float *y, size_t n) {
+    DISPATCH(nncu_relu_forward(gpu, x, y, n), nn_relu_forward(x, y, n));
+}
+
+void op_relu_backward(const float *x, const float *dy, float *dx, size_t n) {
+    DISPATCH(nncu_relu_backward(gpu, x, dy, dx, n), nn_relu_backward(x, dy, dx, n));
+}
+
+void op_leaky_relu_forward(const float *x, float *y, size_t n, float slope) {
+    DISPATCH(nncu_leaky_relu_forward(gpu, x, y, n, slope), nn_leaky_relu_forward(x, y, n, slope));
+}
+
+void op_leaky_relu_backward(const float *x, const float *dy, float *dx, size_t n, float slope) {
+    DISPATCH(nncu_leaky_relu_backward(gpu, x, dy, dx, n, slope), nn_leaky_relu_backward(x, dy, dx, n, slope));
+}
+
+void op_maxpool2_forward(const float *x, int n, int h, int w, int c, float *y) {
+    DISPATCH(nncu_maxpool2_forward(gpu, x, n, h, w, c, y), nn_maxpool2_forward(x, n, h, w, c, y));
+}
+
+void op_maxpool2_backward(const float *x, const float *dy, int n, int h, int w, int c, float *dx) {
+    DISPATCH(nncu_maxpool2_backward(gpu, x, dy, n, h, w, c, dx), nn_maxpool2_backward(x, dy, n, h, w, c, dx));
+}
+
+void op_upsample2_forward(const float *x, int n, int h, int w, int c, float *y) {
+    DISPATCH(nncu_upsample2_forward(gpu, x, n, h, w, c, y), nn_upsample2_forward(x, n, h, w, c, y));
+}
+
+void op_upsample2_backward(const float *dy, int n, int h, int w, int c, float *dx) {
+    DISPATCH(nncu_upsample2_backward(gpu, dy, n, h, w, c, dx), nn_upsample2_backward(dy, n, h, w, c, dx));
+}
+
+void op_hwc_to_chw(const float *x, int b, int cells, int c, float *y) {
+    DISPATCH(nncu_hwc_to_chw(gpu, x, b, cells, c, y), dq_hwc_to_chw(x, b, cells, c, y));
+}
+
+void op_chw_to_hwc(const float *x, int b, int cells, int c, float *y) {
+    DISPATCH(nncu_chw_to_hwc(gpu, x, b, cells, c, y), dq_chw_to_hwc(x, b, cells, c, y));
+}
+
+double op_mse_forward(const float *pred, const float *target, size_t n) {
+    LOSS(nncu_mse_forward(gpu, pred, target, n, gpu_loss), nn_mse_forward(pred, target, n));
+}
+
+void op_mse_backward(const float *pred, const float *target, size_t n, float scale, float *dpred) {
+    DISPATCH(nncu_mse_backward(gpu, pred, target, n, scale, dpred), nn_mse_backward(pred, target, n, scale, dpred));
+}
+
+double op_bce_logits_forward(const float *logits, const float *target, size_t n) {
+    LOSS(nncu_bce_logits_forward(gpu, logits, target, n, gpu_loss), nn_bce_logits_forward(logits, target, n));
+}
+
+void op_bce_logits_backward(const float *logits, const float *target, size_t n, float scale,
+                            float *dlogits) {
+    DISPATCH(nncu_bce_logits_backward(gpu, logits, target, n, scale, dlogits),
+             nn_bce_logits_backward(logits, target, n, scale, dlogits));
+}
+
+double op_cross_entropy_forward(const float *logits, const int32_t *labels, int rows, int k) {
+    LOSS(nncu_cross_entropy_forward(gpu, logits, labels, rows, k, gpu_loss),
+         nn_cross_entropy_forward(logits, labels, rows, k));
+}
+
+void op_cross_entropy_backward(const float *logits, const int32_t *labels, int rows, int k,
+                               float scale, float *dlogits) {
+    DISPATCH(nncu_cross_entropy_backward(gpu, logits, labels, rows, k, scale, dlogits),
+             nn_cross_entropy_backward(logits, labels, rows, k, scale, dlogits));
+}
+
+void op_gumbel_softmax_forward(const float *logits, const float *g, float noise_scale, float tau,
+                               float *y, int rows, int k) {
+    DISPATCH(nncu_gumbel_softmax_forward(gpu, logits, g, noise_scale, tau, y, rows, k),
+             nn_gumbel_softmax_forward(logits, g, noise_scale, tau, y, rows, k));
+}
+
+void op_gumbel_softmax_backward(const float *y, const float *dy, float tau, float *dlogits,
+                                int rows, int k) {
+    DISPATCH(nncu_gumbel_softmax_backward(gpu, y, dy, tau, dlogits, rows, k),
+             nn_gumbel_softmax_backward(y, dy, tau, dlogits, rows, k));
+}
+
+double op_kl_uniform_forward(const float *logits, int rows, int k) {
+    LOSS(nncu_kl_uniform_forward(gpu, logits, rows, k, gpu_loss), nn_kl_uniform_forward(logits, rows, k));
+}
+
+void op_kl_uniform_backward(const float *logits, int rows, int k, float scale, float *dlogits) {
+    DISPATCH(nncu_kl_uniform_backward(gpu, logits, rows, k, scale, dlogits),
+             nn_kl_uniform_backward(logits, rows, k, scale, dlogits));
+}
+
+void op_argmax_rows(const float *x, int rows, int k, int32_t *idx) {
+    DISPATCH(nncu_argmax_rows(gpu, x, rows, k, idx), nn_argmax_rows(x, rows, k, idx));
+}
+
+void op_onehot(const int32_t *idx, int rows, int k, float *y) {
+    DISPATCH(nncu_onehot(gpu, idx, rows, k, y), nn_onehot(idx, rows, k, y));
+}
+
+void op_quant_logits_forward(const float *z, const float *M, int rows, int K, int C, float *L) {
+    DISPATCH(nncu_quant_logits_forward(gpu, z, M, rows, K, C, L), nn_quant_logits_forward(z, M, rows, K, C, L));
+}
+
+void op_quant_logits_backward(const float *z, const float *M, const float *dL, int rows, int K,
+                              int C, float *dz, float *dM) {
+    DISPATCH(nncu_quant_logits_backward(gpu, z, M, dL, rows, K, C, dz, dM),
+             nn_quant_logits_backward(z, M, dL, rows, K, C, dz, dM));
+}
+
+void op_quant_lookup_forward(const float *w, const float *M, int rows, int K, int C, float *zq) {
+    DISPATCH(nncu_quant_lookup_forward(gpu, w, M, rows, K, C, zq), nn_quant_lookup_forward(w, M, rows, K, C, zq));
+}
+
+void op_quant_lookup_backward(const float *w, const float *M, const float *dzq, int rows, int K,
+                              int C, float *dw, float *dM) {
+    DISPATCH(nncu_quant_lookup_backward(gpu, w, M, dzq, rows, K, C, dw, dM),
+             nn_quant_lookup_backward(w, M, dzq, rows, K, C, dw, dM));
+}
+
+void op_perm_latents(const float *w, int n, int d, int k, const int32_t *perm, float *out) {
+    DISPATCH(nncu_perm_latents(gpu, w, n, d, k, perm, out), nn_perm_latents(w, n, d, k, perm, out));
+}

@@ -1,0 +1,128 @@
+/* op.h: the primitives of nn.h on the device this process computes on.
+ *
+ * The network code (encoder, decoder, residual blocks, latent heads, TC
+ * discriminator, training step) is written once over op_*: on the CPU each
+ * op_X is nn_X; after op_use_cuda every op_X is its CUDA twin nncu_X
+ * (nn_cuda.h) on one context and every array an op_* function takes is
+ * device memory from op_alloc / op_buf_reserve.  A process trains or encodes
+ * on one device, so the choice is process-wide and made once, before any
+ * op_* buffer exists.
+ *
+ * Arguments and semantics are nn.h's (outputs overwritten, weight gradients
+ * accumulated, the same aliasing).  Loss forwards return their value on the
+ * host, which on the GPU waits for the work queued so far.
+ *
+ * The kinds whose heads or networks need ops without a CUDA twin (Gaussian,
+ * AE, BioAE, QLAE heads; the Friede networks) call nn.h directly and run on
+ * the CPU only: op_kind_runs_on_gpu tells them apart. */
+#ifndef DISQ_OP_H
+#define DISQ_OP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device.h"
+#include "model.h"
+#include "nn.h"
+#include "optim.h"
+
+/* ---- choosing the device ---- */
+
+/* 1 once op_use_cuda has run. */
+int op_on_gpu(void);
+/* Every later op_* call runs on the first CUDA device (CUDA builds only), or
+ * again on the CPU.  Switching leaves the buffers made before it on the old
+ * device: tests that compare the devices switch between whole runs. */
+void op_use_cuda(dq_precision precision);
+void op_use_cpu(void);
+/* Resolve a tool's --device and --precision (NULL: auto, tf32) for a model
+ * kind and select the device; a kind without a GPU path runs on the CPU under
+ * auto and is an error under cuda.  Dies with a usage error naming the bad
+ * argument; reports the choice on stderr when it is the GPU. */
+void op_select_or_die(const char *device, const char *precision, dq_model_kind kind);
+/* Whether every op a training step or inference pass of this kind uses has a
+ * CUDA twin. */
+int op_kind_runs_on_gpu(dq_model_kind kind);
+/* Waits for the queued work (nothing on the CPU). */
+void op_sync(void);
+
+/* ---- memory on the device ---- */
+
+void *op_alloc(size_t bytes); /* 64-byte aligned on the CPU; never NULL */
+void op_free(void *p);
+/* Grow a float buffer to at least n floats (contents lost), as dq_buf_reserve. */
+void op_buf_reserve(float **buf, size_t *cap, size_t n);
+void op_upload(void *dst, const void *host_src, size_t bytes);
+void op_download(void *host_dst, const void *src, size_t bytes); /* waits */
+void op_copy(void *dst, const void *src, size_t bytes);
+void op_zero(void *p, size_t bytes);
+/* Host memory the device reads fastest (page-locked on the GPU, else
+ * malloc's); free with op_host_free. */
+void *op_host_alloc(size_t bytes);
+void op_host_free(void *p);
+/* dq_kind_scale_images of host bytes into y. */
+void op_scale_images_from_host(const dq_model_config *c, const uint8_t *host_x, size_t n, float *y);
+
+/* ---- Adam over device parameters ---- */
+
+typedef struct op_adam op_adam;
+/* The device twin of `host` over the same tensors at their device addresses
+ * (dev_params, in host->params' order), starting from host's moments and step. */
+op_adam *op_adam_attach(const dq_adam *host, const dq_param *dev_params);
+void op_adam_step(op_adam *opt, double lr);
+/* Copies the moments and step back into host (for a checkpoint). */
+void op_adam_download(const op_adam *opt, dq_adam *host);
+void op_adam_free(op_adam *opt);
+
+/* ---- the nn.h primitives ---- */
+
+void op_scale(float *x, float a, size_t n);
+void op_axpy(float a, const float *x, float *y, size_t n);
+
+void op_conv2d_forward(const nn_conv *c, const float *x, const float *w, const float *b, float *y);
+void op_conv2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
+                        float *dx, float *dw, float *db);
+void op_linear_forward(int n, int in, int out, const float *x, const float *w, const float *b,
+                       float *y);
+void op_linear_backward(int n, int in, int out, const float *x, const float *w, const float *dy,
+                        float *dx, float *dw, float *db);
+
+void op_relu_forward(const float *x, float *y, size_t n);
+void op_relu_backward(const float *x, const float *dy, float *dx, size_t n);
+void op_leaky_relu_forward(const float *x, float *y, size_t n, float slope);
+void op_leaky_relu_backward(const float *x, const float *dy, float *dx, size_t n, float slope);
+
+void op_maxpool2_forward(const float *x, int n, int h, int w, int c, float *y);
+void op_maxpool2_backward(const float *x, const float *dy, int n, int h, int w, int c, float *dx);
+void op_upsample2_forward(const float *x, int n, int h, int w, int c, float *y);
+void op_upsample2_backward(const float *dy, int n, int h, int w, int c, float *dx);
+void op_hwc_to_chw(const float *x, int b, int cells, int c, float *y);
+void op_chw_to_hwc(const float *x, int b, int cells, int c, float *y);
+
+double op_mse_forward(const float *pred, const float *target, size_t n);
+void op_mse_backward(const float *pred, const float *target, size_t n, float scale, float *dpred);
+double op_bce_logits_forward(const float *logits, const float *target, size_t n);
+void op_bce_logits_backward(const float *logits, const float *target, size_t n, float scale,
+                            float *dlogits);
+double op_cross_entropy_forward(const float *logits, const int32_t *labels, int rows, int k);
+void op_cross_entropy_backward(const float *logits, const int32_t *labels, int rows, int k,
+                               float scale, float *dlogits);
+
+void op_gumbel_softmax_forward(const float *logits, const float *g, float noise_scale, float tau,
+                               float *y, int rows, int k);
+void op_gumbel_softmax_backward(const float *y, const float *dy, float tau, float *dlogits,
+                                int rows, int k);
+double op_kl_uniform_forward(const float *logits, int rows, int k);
+void op_kl_uniform_backward(const float *logits, int rows, int k, float scale, float *dlogits);
+void op_argmax_rows(const float *x, int rows, int k, int32_t *idx);
+void op_onehot(const int32_t *idx, int rows, int k, float *y);
+
+void op_quant_logits_forward(const float *z, const float *M, int rows, int K, int C, float *L);
+void op_quant_logits_backward(const float *z, const float *M, const float *dL, int rows, int K,
+                              int C, float *dz, float *dM);
+void op_quant_lookup_forward(const float *w, const float *M, int rows, int K, int C, float *zq);
+void op_quant_lookup_backward(const float *w, const float *M, const float *dzq, int rows, int K,
+                              int C, float *dw, float *dM);
+void op_perm_latents(const float *w, int n, int d, int k, const int32_t *perm, float *out);
+
+#endif

@@ -1,0 +1,43 @@
+#!/bin/sh
+# --device and --precision of train, enc, dec and traverse: the CPU choices
+# give the default's bytes on a machine without a GPU, the bad ones a usage
+# error naming the argument.  The GPU itself is tested by make test-cuda.
+. "$(dirname "$0")/lib.sh"
+
+dsload shapes3d --sample 8 --batch 8 --procedural --no-cache >"$T/s.dqs" 2>/dev/null
+tiny="--model factorqvae --width 4 --dense 8 --codebook 6 --latents 3 --disc-hidden 8 --batch 8 --steps 2 --save-every 0"
+train -o "$T/m.safetensors" $tiny <"$T/s.dqs" 2>/dev/null
+M="$T/m.safetensors"
+enc -m "$M" <"$T/s.dqs" >"$T/auto.dqs" 2>/dev/null
+quant -m "$M" <"$T/auto.dqs" >"$T/q.dqs" 2>/dev/null
+
+gpu=0
+nvidia-smi -L >/dev/null 2>&1 && gpu=1
+
+if [ "$gpu" = 0 ]; then
+    check "train --device cpu" sh -c "train -o $T/cpu.safetensors $tiny --device cpu --precision fp32 <$T/s.dqs"
+    if cmp -s "$M" "$T/cpu.safetensors"; then ok "train: cpu = auto without a GPU"
+    else notok "train: cpu = auto without a GPU" "checkpoints differ"; fi
+    check "enc --device cpu" sh -c "enc -m $M --device cpu <$T/s.dqs >$T/cpu.dqs"
+    if cmp -s "$T/auto.dqs" "$T/cpu.dqs"; then ok "enc: cpu = auto without a GPU"
+    else notok "enc: cpu = auto without a GPU" "streams differ"; fi
+    dec -m "$M" <"$T/q.dqs" >"$T/d_auto.dqs" 2>/dev/null
+    check "dec --device cpu" sh -c "dec -m $M --device cpu --precision tf32 <$T/q.dqs >$T/d_cpu.dqs"
+    if cmp -s "$T/d_auto.dqs" "$T/d_cpu.dqs"; then ok "dec: cpu = auto without a GPU"
+    else notok "dec: cpu = auto without a GPU" "streams differ"; fi
+    check "traverse --device cpu" sh -c "traverse -m $M -o $T/t.png --steps 3 --device cpu <$T/s.dqs"
+    check_err "enc --device cuda without a GPU" 2 "^enc: --device cuda: " enc -m "$M" --device cuda <"$T/s.dqs"
+    check_err "train --device cuda without a GPU" 2 "^train: --device cuda: " \
+        train -o "$T/x.safetensors" $tiny --device cuda <"$T/s.dqs"
+    if [ -e "$T/x.safetensors" ]; then notok "refused train writes no checkpoint"; else ok "refused train writes no checkpoint"; fi
+else
+    skip "cpu = auto" "this machine has a GPU (make test-cuda compares the devices)"
+fi
+
+check_err "unknown device" 2 "unknown device 'gpu' \(auto, cpu or cuda\)" enc -m "$M" --device gpu <"$T/s.dqs"
+check_err "unknown precision" 2 "unknown precision 'fp16' \(tf32 or fp32\)" dec -m "$M" --precision fp16 <"$T/q.dqs"
+check_err "bf16 not yet" 2 "bf16 is not available yet" traverse -m "$M" -o "$T/b.png" --precision bf16 <"$T/s.dqs"
+check_err "train: unknown device" 2 "unknown device 'tpu'" train -o "$T/y.safetensors" $tiny --device tpu <"$T/s.dqs"
+check_status "quant has no --device" 2 quant -m "$M" --device cpu <"$T/auto.dqs"
+check_err "a CPU-only kind under --device cuda" 2 "(ae has no GPU path yet|--device cuda: )" \
+    train -o "$T/ae.safetensors" --model ae --width 4 --dense 8 --latents 3 --batch 8 --steps 1 --device cuda <"$T/s.dqs"
