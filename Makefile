@@ -130,9 +130,10 @@ clean:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- CUDA backend checks (need a GPU) -------------------------------------
-# test-cuda: the CPU/GPU parity tests of lib/nn_cuda.h with a GPU required
-# (a missing GPU fails instead of skipping), then again under
-# compute-sanitizer (memcheck) when it is installed.
+# test-cuda: the CPU/GPU parity tests of lib/nn_cuda.h and of whole training
+# steps with a GPU required (a missing GPU fails instead of skipping), then
+# the op tests and the two-step tests again under compute-sanitizer
+# (memcheck) when it is installed.
 # bench-cuda: every tests/bench/cuda_*.sh (env BIN, BUILD, PYTHON), each
 # printing its figures against a reference measured in the same run.
 .PHONY: test-cuda bench-cuda
@@ -143,10 +144,13 @@ test-cuda:
 	@[ "$(CUDA)" = 1 ] || { echo "make test-cuda: needs nvcc (CUDA=1)"; exit 1; }
 	@$(MAKE) --no-print-directory tests
 	DISQ_REQUIRE_GPU=1 $(BUILD)/tests/test_cuda_ops
+	DISQ_REQUIRE_GPU=1 $(BUILD)/tests/test_cuda_step
 	$(BUILD)/tests/test_device
 	@if [ -n "$(SANITIZER)" ]; then \
 	    echo "$(SANITIZER) --tool memcheck $(BUILD)/tests/test_cuda_ops"; \
-	    DISQ_REQUIRE_GPU=1 $(SANITIZER) --tool memcheck --error-exitcode 1 $(BUILD)/tests/test_cuda_ops; \
+	    DISQ_REQUIRE_GPU=1 $(SANITIZER) --tool memcheck --error-exitcode 1 $(BUILD)/tests/test_cuda_ops && \
+	    DISQ_REQUIRE_GPU=1 $(SANITIZER) --tool memcheck --error-exitcode 1 \
+	        $(BUILD)/tests/test_cuda_step factorqvae_two_steps_fp32_match_cpu; \
 	else echo "make test-cuda: compute-sanitizer not found, memcheck skipped"; fi
 
 bench-cuda: deps all $(BENCHES)

@@ -15,15 +15,8 @@
 #include <string.h>
 
 #include "device.h"
+#include "gpu_skip.h"
 #include "harness.h"
-
-/* Skip, or fail when a GPU is required. */
-#define GPU_ABSENT(...)                                                         \
-    do {                                                                        \
-        const char *req_ = getenv("DISQ_REQUIRE_GPU");                          \
-        if (req_ && strcmp(req_, "1") == 0) CHECK_MSG(0, __VA_ARGS__);          \
-        SKIP(__VA_ARGS__);                                                      \
-    } while (0)
 
 #ifndef DISQ_CUDA
 

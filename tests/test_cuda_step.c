@@ -1,0 +1,228 @@
+/* test_cuda_step.c: whole training steps and inference passes on the GPU
+ * (op_use_cuda) against the same runs on the CPU, which the other tests tie
+ * to PyTorch.
+ *
+ * fp32: losses within 1e-4 relative; weights after two steps within 1e-5 of
+ * the CPU's except where Adam's m / sqrt(v) of a near-zero gradient flips
+ * sign (at most 2 lr per step, and on under 1% of the weights); encoder
+ * outputs within 1e-4 of the array's scale.  tf32 (10-bit mantissa products):
+ * losses within 2%.  A 500-step tf32 run's loss, averaged over windows of 50
+ * steps, stays within 5% of the CPU run's.
+ *
+ * Without a GPU every test skips, or fails under DISQ_REQUIRE_GPU=1. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "gpu_skip.h"
+#include "harness.h"
+
+#ifndef DISQ_CUDA
+
+TEST(cuda_step_needs_a_cuda_build) { GPU_ABSENT("built without CUDA (make CUDA=0 or no nvcc)"); }
+
+#else
+
+#include "kinds.h"
+#include "op.h"
+#include "qvae.h"
+#include "util.h"
+
+#define NEED_GPU()                                                              \
+    do {                                                                        \
+        char desc_[256];                                                        \
+        if (dq_cuda_probe(desc_, sizeof desc_) == 0) GPU_ABSENT("%s", desc_);   \
+    } while (0)
+
+static void step_config(dq_model_config *c, dq_model_kind kind, int size) {
+    dq_config_defaults(c, kind);
+    c->n = 16;
+    c->m = 32;
+    c->d = 4;
+    c->K = 8;
+    c->H = c->W = size;
+    c->disc_hidden = 32;
+    c->batch = 16;
+    c->lr_period = 1000;
+}
+
+static uint8_t *test_images(int n, size_t img) {
+    uint8_t *x = dq_malloc(n * img);
+    for (size_t i = 0; i < n * img; i++) x[i] = (uint8_t)((i * 2654435761u) >> 13);
+    return x;
+}
+
+typedef struct {
+    double *loss, *recon, *kl, *tc, *disc; /* per step */
+    float *values;                         /* weights after the run */
+    size_t nvalues;
+} run_result;
+
+static void run_free(run_result *r) {
+    free(r->loss);
+    free(r->recon);
+    free(r->kl);
+    free(r->tc);
+    free(r->disc);
+    free(r->values);
+}
+
+/* `steps` iterations on the current op device, cycling through 4 batches. */
+static void run(const dq_model_config *c, int steps, run_result *r) {
+    const size_t img = (size_t)c->H * c->W * c->channels;
+    uint8_t *images = test_images(4 * c->batch, img);
+    dq_trainer t;
+    dq_trainer_init(&t, c, 1);
+    dq_trainer_to_device(&t);
+    double **rows[5] = {&r->loss, &r->recon, &r->kl, &r->tc, &r->disc};
+    for (int k = 0; k < 5; k++) *rows[k] = dq_malloc((size_t)steps * sizeof(double));
+    for (int s = 0; s < steps; s++) {
+        dq_step_stats st;
+        dq_step_noise_draw(&t, t.step, c->batch);
+        dq_train_step(&t, images + (size_t)(s % 4) * c->batch * img, c->batch, &t.noise, &st);
+        r->loss[s] = st.loss;
+        r->recon[s] = st.recon;
+        r->kl[s] = st.kl;
+        r->tc[s] = st.tc;
+        r->disc[s] = st.disc;
+    }
+    dq_trainer_sync_host(&t);
+    size_t total = 0;
+    for (int i = 0; i < t.model.params.n; i++) total += t.model.params.p[i].t.n;
+    r->nvalues = total;
+    r->values = dq_malloc(total * sizeof(float));
+    memcpy(r->values, t.model.params.values, total * sizeof(float));
+    dq_trainer_free(&t);
+    free(images);
+}
+
+static void run_on(dq_device dev, dq_precision prec, const dq_model_config *c, int steps,
+                   run_result *r) {
+    if (dev == DQ_DEVICE_CUDA) op_use_cuda(prec);
+    run(c, steps, r);
+    op_use_cpu();
+}
+
+static int losses_close(const run_result *g, const run_result *c, int steps, double rtol) {
+    for (int s = 0; s < steps; s++) {
+        const double *gv[5] = {g->loss, g->recon, g->kl, g->tc, g->disc};
+        const double *cv[5] = {c->loss, c->recon, c->kl, c->tc, c->disc};
+        for (int k = 0; k < 5; k++)
+            if (!(fabs(gv[k][s] - cv[k][s]) <= rtol * (fabs(cv[k][s]) + 1e-6))) {
+                fprintf(stderr, "step %d loss term %d: gpu %.9g cpu %.9g\n", s, k, gv[k][s], cv[k][s]);
+                return 0;
+            }
+    }
+    return 1;
+}
+
+/* Two steps of `kind` on the CPU and on the GPU in `prec`: losses within
+ * rtol; in fp32 also the weights (see the header). */
+static void two_steps(dq_model_kind kind, dq_precision prec, double rtol) {
+    dq_model_config c;
+    step_config(&c, kind, 64);
+    run_result cpu, gpu;
+    run_on(DQ_DEVICE_CPU, DQ_PRECISION_FP32, &c, 2, &cpu);
+    run_on(DQ_DEVICE_CUDA, prec, &c, 2, &gpu);
+    int close = losses_close(&gpu, &cpu, 2, rtol);
+    size_t off = 0;
+    double worst = 0;
+    for (size_t i = 0; i < cpu.nvalues; i++) {
+        double e = fabs((double)gpu.values[i] - cpu.values[i]);
+        worst = fmax(worst, e);
+        off += e > 1e-5;
+    }
+    const size_t total = cpu.nvalues;
+    run_free(&cpu);
+    run_free(&gpu);
+    CHECK_MSG(close, "losses differ (see stderr)");
+    if (prec != DQ_PRECISION_FP32) return;
+    CHECK_MSG(worst <= 2 * 2 * c.lr, "a weight moved %.3g from the CPU's", worst);
+    CHECK_MSG(off * 100 < total, "%zu of %zu weights differ by more than 1e-5", off, total);
+}
+
+TEST(factorqvae_two_steps_fp32_match_cpu) {
+    NEED_GPU();
+    two_steps(DQ_MODEL_FACTORQVAE, DQ_PRECISION_FP32, 1e-4);
+}
+
+TEST(factordvae_two_steps_fp32_match_cpu) {
+    NEED_GPU();
+    two_steps(DQ_MODEL_FACTORDVAE, DQ_PRECISION_FP32, 1e-4);
+}
+
+TEST(qvae_two_steps_tf32_close_to_cpu) {
+    NEED_GPU();
+    two_steps(DQ_MODEL_QVAE, DQ_PRECISION_TF32, 2e-2);
+}
+
+TEST(loss_curve_500_steps_tf32_tracks_cpu) {
+    NEED_GPU();
+    dq_model_config c;
+    step_config(&c, DQ_MODEL_FACTORQVAE, 32);
+    enum { STEPS = 500, WINDOW = 50 };
+    run_result cpu, gpu;
+    run_on(DQ_DEVICE_CPU, DQ_PRECISION_FP32, &c, STEPS, &cpu);
+    run_on(DQ_DEVICE_CUDA, DQ_PRECISION_TF32, &c, STEPS, &gpu);
+    int bad = -1;
+    double g = 0, k = 0;
+    for (int w = 0; w < STEPS / WINDOW && bad < 0; w++) {
+        g = k = 0;
+        for (int s = w * WINDOW; s < (w + 1) * WINDOW; s++) {
+            g += gpu.loss[s] / WINDOW;
+            k += cpu.loss[s] / WINDOW;
+        }
+        if (!(fabs(g - k) <= 0.05 * fabs(k) + 1e-3)) bad = w;
+    }
+    int fell = cpu.loss[STEPS - 1] < cpu.loss[0];
+    run_free(&cpu);
+    run_free(&gpu);
+    CHECK_MSG(fell, "the CPU run's loss did not fall: a test of nothing");
+    CHECK_MSG(bad < 0, "window %d: mean loss gpu %.6g, cpu %.6g", bad, g, k);
+}
+
+TEST(encode_and_decode_fp32_match_cpu) {
+    NEED_GPU();
+    dq_model_config c;
+    step_config(&c, DQ_MODEL_FACTORQVAE, 64);
+    const int b = 8;
+    const size_t img = (size_t)c.H * c.W * c.channels, nz = (size_t)b * dq_kind_encoder_width(&c);
+    const size_t nzq = (size_t)b * dq_kind_decoder_width(&c);
+    uint8_t *x = test_images(b, img);
+    float *out[2][2];
+    for (int dev = 0; dev < 2; dev++) {
+        if (dev) op_use_cuda(DQ_PRECISION_FP32);
+        dq_trainer t;
+        dq_trainer_init(&t, &c, 1);
+        dq_model_to_device(&t.model);
+        out[dev][0] = dq_malloc(nz * sizeof(float));
+        out[dev][1] = dq_malloc(b * img * sizeof(float));
+        float *zq = dq_malloc(nzq * sizeof(float));
+        int32_t *code = dq_malloc((size_t)b * c.d * sizeof *code);
+        dq_model_encode(&t.model, &t.enc_s, x, b, out[dev][0]);
+        /* decode the CPU's codes on both devices, so a near tie cannot differ */
+        dq_model_quantize(&t.model, out[0][0], b, 0, 0, code, zq);
+        dq_model_decode(&t.model, &t.dec_s, zq, b, out[dev][1]);
+        free(zq);
+        free(code);
+        dq_trainer_free(&t);
+        op_use_cpu();
+    }
+    double scale[2] = {0, 0}, worst[2] = {0, 0};
+    const size_t n[2] = {nz, b * img};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < n[k]; i++) {
+            scale[k] = fmax(scale[k], fabs(out[0][k][i]));
+            worst[k] = fmax(worst[k], fabs(out[1][k][i] - out[0][k][i]));
+        }
+    for (int dev = 0; dev < 2; dev++) {
+        free(out[dev][0]);
+        free(out[dev][1]);
+    }
+    free(x);
+    CHECK_MSG(worst[0] <= 1e-4 * scale[0], "z: worst difference %.3g at scale %.3g", worst[0], scale[0]);
+    CHECK_MSG(worst[1] <= 1e-4 * scale[1], "xhat: worst difference %.3g at scale %.3g", worst[1], scale[1]);
+}
+
+#endif
