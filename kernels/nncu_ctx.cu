@@ -73,8 +73,13 @@ extern "C" void *nncu_host_alloc(size_t bytes) {
     return p;
 }
 
+// A prefetch reader orphaned by an interrupted run frees its buffers when its
+// read returns, which may be while the process exits and the runtime is being
+// unloaded: the memory goes with the process then, and that is no error.
 extern "C" void nncu_host_free(void *p) {
-    if (p) NNCU_CHECK(cudaFreeHost(p));
+    if (!p) return;
+    cudaError_t e = cudaFreeHost(p);
+    if (e != cudaErrorCudartUnloading) nncu_check(e, "cudaFreeHost(p)");
 }
 
 // From pageable memory cudaMemcpyAsync does not return before src has been

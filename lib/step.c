@@ -168,4 +168,7 @@ void dq_train_step(dq_trainer *t, const uint8_t *x, int batch, const dq_step_noi
     }
     for (int g = 0; g < DQ_NGROUPS; g++) dq_cosine_lr_step(&t->sched[g]);
     t->step++;
+    /* x may be a page-locked buffer that the caller refills once this
+     * returns, and its upload to the device may still be in flight */
+    op_sync();
 }

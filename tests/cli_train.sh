@@ -82,7 +82,7 @@ check_err "width not a multiple of 4" 2 "multiple of 4" sh -c "train -o $T/z.st 
 
 if "$PY" -c 'import torch' 2>/dev/null; then
     check "PyTorch loads the checkpoint and reproduces enc" sh -c \
-        "$PY $here/model_stream.py 12 4 8 8 3 3 | enc -m $here/fixtures/model/golden_init.safetensors |
+        "$PY $here/model_stream.py 12 4 8 8 3 3 | enc -m $here/fixtures/model/golden_init.safetensors --device cpu |
          $PY $here/../examples/python/load_checkpoint.py $here/fixtures/model/golden_init.safetensors 2>/dev/null"
 else
     skip "PyTorch reproduces enc" "$PY has no torch"

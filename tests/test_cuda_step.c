@@ -6,8 +6,11 @@
  * the CPU's except where Adam's m / sqrt(v) of a near-zero gradient flips
  * sign (at most 2 lr per step, and on under 1% of the weights); encoder
  * outputs within 1e-4 of the array's scale.  tf32 (10-bit mantissa products):
- * losses within 2%.  A 500-step tf32 run's loss, averaged over windows of 50
- * steps, stays within 5% of the CPU run's.
+ * losses within 2%.  A 500-step tf32 run on learnable images: its loss,
+ * averaged over windows of 50 steps, stays within 15% of the CPU run's (the
+ * runs drift apart in when they take the steep parts of the curve), and its
+ * fall from the first step to the last window within 10% of the CPU's fall,
+ * which is about 75% of the first loss (the test demands 30%).
  *
  * Without a GPU every test skips, or fails under DISQ_REQUIRE_GPU=1. */
 #include <math.h>
@@ -47,9 +50,21 @@ static void step_config(dq_model_config *c, dq_model_kind kind, int size) {
     c->lr_period = 1000;
 }
 
-static uint8_t *test_images(int n, size_t img) {
-    uint8_t *x = dq_malloc(n * img);
-    for (size_t i = 0; i < n * img; i++) x[i] = (uint8_t)((i * 2654435761u) >> 13);
+/* Learnable images: image i is a background of one of 4 colours with a
+ * bright square at one of 4 places, so a training run's loss falls. */
+static uint8_t *test_images(int n, int size) {
+    static const uint8_t colour[4][3] = {{200, 40, 40}, {40, 200, 40}, {40, 40, 200}, {200, 200, 40}};
+    uint8_t *x = dq_malloc((size_t)n * size * size * 3);
+    const int side = size / 4;
+    for (int i = 0; i < n; i++) {
+        const int x0 = (i / 4) % 4 * side;
+        for (int r = 0; r < size; r++)
+            for (int q = 0; q < size; q++)
+                for (int ch = 0; ch < 3; ch++) {
+                    int inside = r >= side && r < 2 * side && q >= x0 && q < x0 + side;
+                    x[(((size_t)i * size + r) * size + q) * 3 + ch] = inside ? 255 : colour[i % 4][ch];
+                }
+    }
     return x;
 }
 
@@ -71,7 +86,7 @@ static void run_free(run_result *r) {
 /* `steps` iterations on the current op device, cycling through 4 batches. */
 static void run(const dq_model_config *c, int steps, run_result *r) {
     const size_t img = (size_t)c->H * c->W * c->channels;
-    uint8_t *images = test_images(4 * c->batch, img);
+    uint8_t *images = test_images(4 * c->batch, c->H);
     dq_trainer t;
     dq_trainer_init(&t, c, 1);
     dq_trainer_to_device(&t);
@@ -104,12 +119,18 @@ static void run_on(dq_device dev, dq_precision prec, const dq_model_config *c, i
     op_use_cpu();
 }
 
+/* Each term within rtol of the CPU's plus a floor of its own: a term near 0
+ * (dvae's KL at initialisation, about 1e-8) or made of a near-cancelling
+ * difference (the TC estimate after one discriminator update, which moves
+ * by 1e-4 to 6e-3 relative when the initial weights move by one ulp) has no
+ * relative precision to compare. */
 static int losses_close(const run_result *g, const run_result *c, int steps, double rtol) {
+    static const double floor_of[5] = {1e-7, 1e-7, 1e-6, 1e-4, 1e-7};
     for (int s = 0; s < steps; s++) {
         const double *gv[5] = {g->loss, g->recon, g->kl, g->tc, g->disc};
         const double *cv[5] = {c->loss, c->recon, c->kl, c->tc, c->disc};
         for (int k = 0; k < 5; k++)
-            if (!(fabs(gv[k][s] - cv[k][s]) <= rtol * (fabs(cv[k][s]) + 1e-6))) {
+            if (!(fabs(gv[k][s] - cv[k][s]) <= rtol * fabs(cv[k][s]) + floor_of[k])) {
                 fprintf(stderr, "step %d loss term %d: gpu %.9g cpu %.9g\n", s, k, gv[k][s], cv[k][s]);
                 return 0;
             }
@@ -165,6 +186,7 @@ TEST(loss_curve_500_steps_tf32_tracks_cpu) {
     run_result cpu, gpu;
     run_on(DQ_DEVICE_CPU, DQ_PRECISION_FP32, &c, STEPS, &cpu);
     run_on(DQ_DEVICE_CUDA, DQ_PRECISION_TF32, &c, STEPS, &gpu);
+    /* each window's mean loss, and the fall from the first step to it */
     int bad = -1;
     double g = 0, k = 0;
     for (int w = 0; w < STEPS / WINDOW && bad < 0; w++) {
@@ -173,13 +195,16 @@ TEST(loss_curve_500_steps_tf32_tracks_cpu) {
             g += gpu.loss[s] / WINDOW;
             k += cpu.loss[s] / WINDOW;
         }
-        if (!(fabs(g - k) <= 0.05 * fabs(k) + 1e-3)) bad = w;
+        if (!(fabs(g - k) <= 0.15 * k)) bad = w;
     }
-    int fell = cpu.loss[STEPS - 1] < cpu.loss[0];
+    /* after the loop g and k are the last window's means */
+    const double fall_g = gpu.loss[0] - g, fall_k = cpu.loss[0] - k;
+    const double first = cpu.loss[0];
     run_free(&cpu);
     run_free(&gpu);
-    CHECK_MSG(fell, "the CPU run's loss did not fall: a test of nothing");
+    CHECK_MSG(fall_k > 0.3 * first, "the CPU run's loss fell only from %.4g by %.4g: a test of nothing", first, fall_k);
     CHECK_MSG(bad < 0, "window %d: mean loss gpu %.6g, cpu %.6g", bad, g, k);
+    CHECK_MSG(fabs(fall_g - fall_k) <= 0.1 * fall_k, "the loss fell by %.4g on the GPU, %.4g on the CPU", fall_g, fall_k);
 }
 
 TEST(encode_and_decode_fp32_match_cpu) {
@@ -189,7 +214,7 @@ TEST(encode_and_decode_fp32_match_cpu) {
     const int b = 8;
     const size_t img = (size_t)c.H * c.W * c.channels, nz = (size_t)b * dq_kind_encoder_width(&c);
     const size_t nzq = (size_t)b * dq_kind_decoder_width(&c);
-    uint8_t *x = test_images(b, img);
+    uint8_t *x = test_images(b, c.H);
     float *out[2][2];
     for (int dev = 0; dev < 2; dev++) {
         if (dev) op_use_cuda(DQ_PRECISION_FP32);

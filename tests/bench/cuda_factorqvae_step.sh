@@ -40,7 +40,7 @@ for prec in tf32 fp32; do
         END { printf "%.2f", (t[last] - t[w]) / (last - w) * 1000 }' "$tmp/$prec.tsv")
     echo "disq $prec: $ms ms/step, $(echo "$ms" | awk '{ printf "%.0f", 512 / ($1 / 1000) }') images/s"
     for ref in "$prec" bf16 compile; do
-        r=$(awk -v m="torch $ref:" 'index($0, m) == 1 { print $3 }' "$tmp/torch.txt")
+        r=$(awk -v m="torch $ref:" 'index($0, m) == 1 && $4 == "ms/step," { print $3 }' "$tmp/torch.txt")
         [ -n "$r" ] && echo "$r $ms" | awk -v p="$prec" -v ref="$ref" \
             '{ printf "disq %s vs torch %s: %.2fx\n", p, ref, $1 / $2 }'
     done
