@@ -8,8 +8,7 @@ static const char usage[] =
     "Add xhat (f32 [B,H,W,C], the reconstruction on the [0,1] pixel scale, unclamped)\n"
     "to each batch; reads zq (continuous models: zq, else z).\n"
     "  -m, --model CKPT   checkpoint written by train\n"
-    "  --device DEV       auto (default: the GPU when there is one) | cpu | cuda\n"
-    "  --precision P      on the GPU: tf32 (default) | fp32\n"
+    DQ_STAGE_DEVICE_USAGE
     "  --help             this text\n";
 
 int main(int argc, char **argv) {

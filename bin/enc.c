@@ -8,8 +8,7 @@ static const char usage[] =
     "batch; reads images x.\n"
     "  -m, --model CKPT   checkpoint written by train\n"
     "  --sample           betavae/factorvae: a draw mu + eps*exp(logvar/2), not the mean\n"
-    "  --device DEV       auto (default: the GPU when there is one) | cpu | cuda\n"
-    "  --precision P      on the GPU: tf32 (default) | fp32\n"
+    DQ_STAGE_DEVICE_USAGE
     "  --help             this text\n";
 
 int main(int argc, char **argv) {

@@ -23,6 +23,11 @@ enum {
     DQ_STAGE_DEVICE = 2  /* --device, --precision: the model runs on the op device */
 };
 
+/* The usage lines of DQ_STAGE_DEVICE's options. */
+#define DQ_STAGE_DEVICE_USAGE                                                       \
+    "  --device DEV       auto (default: the GPU when there is one) | cpu | cuda\n" \
+    "  --precision P      on the GPU: tf32 (default) | fp32\n"
+
 /* Parse options, load the checkpoint and, with DQ_STAGE_DEVICE, select the
  * device and move the model there; prints usage and exits on --help or a
  * usage error. */
