@@ -14,7 +14,7 @@ static const char usage[] =
 int main(int argc, char **argv) {
     dq_init(argv[0]);
     dq_stage s;
-    dq_stage_open(&s, argc, argv, usage, DQ_STAGE_SAMPLE | DQ_STAGE_DEVICE);
+    dq_stage_open(&s, argc, argv, usage, DQ_STAGE_SAMPLE | DQ_STAGE_DEVICE_OPTIONS | DQ_STAGE_ON_DEVICE);
     const dq_model_config *c = &s.t.model.cfg;
     dq_stage_header(&s, 1);
     const int64_t image[3] = {c->H, c->W, c->channels};

@@ -4,18 +4,20 @@
 #include "util.h"
 
 static const char usage[] =
-    "usage: quant -m CKPT [--sample] < STREAM > STREAM\n"
+    "usage: quant -m CKPT [--sample] [--device DEV] [--precision P] < STREAM > STREAM\n"
     "Add code (i32 [B,d], nearest codebook entry per latent) and zq (f32, the decoder\n"
     "input) to each batch; reads z.  Continuous models (ae, bioae, betavae, factorvae)\n"
     "add only zq = z.\n"
     "  -m, --model CKPT   checkpoint written by train\n"
     "  --sample           draw each code from softmax(-distance) instead of the nearest\n"
+    DQ_STAGE_DEVICE_USAGE
+    "                     (checked like enc's and dec's; the search runs on the CPU)\n"
     "  --help             this text\n";
 
 int main(int argc, char **argv) {
     dq_init(argv[0]);
     dq_stage s;
-    dq_stage_open(&s, argc, argv, usage, DQ_STAGE_SAMPLE);
+    dq_stage_open(&s, argc, argv, usage, DQ_STAGE_SAMPLE | DQ_STAGE_DEVICE_OPTIONS);
     const dq_model_config *c = &s.t.model.cfg;
     dq_stage_header(&s, 0);
     const int64_t width[1] = {dq_config_latent_width(c)};

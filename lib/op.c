@@ -78,21 +78,27 @@ int op_kind_runs_on_gpu(dq_model_kind kind) {
     return h == DQ_HEAD_RELAXED || h == DQ_HEAD_LOGITS;
 }
 
-void op_select_or_die(const char *device, const char *precision, dq_model_kind kind) {
+int op_resolve_or_die(const char *device, const char *precision, dq_model_kind kind,
+                      dq_precision *prec) {
     dq_device dev;
-    dq_precision prec;
     char why[512];
     if (dq_device_select(device ? device : "auto", &dev, why, sizeof why))
         dq_die(DQ_EXIT_USAGE, "%s", why);
-    if (dq_precision_parse(precision ? precision : "tf32", &prec, why, sizeof why))
+    if (dq_precision_parse(precision ? precision : "tf32", prec, why, sizeof why))
         dq_die(DQ_EXIT_USAGE, "%s", why);
-    if (dev == DQ_DEVICE_CPU) return;
+    if (dev == DQ_DEVICE_CPU) return 0;
     if (!op_kind_runs_on_gpu(kind)) {
         if (device && strcmp(device, "cuda") == 0)
             dq_die(DQ_EXIT_USAGE, "--device cuda: %s has no GPU path yet (qvae, factorqvae, vqvae, factorvqvae, dvae and factordvae do); use --device cpu",
                    dq_model_kind_name(kind));
-        return;
+        return 0;
     }
+    return 1;
+}
+
+void op_select_or_die(const char *device, const char *precision, dq_model_kind kind) {
+    dq_precision prec;
+    if (!op_resolve_or_die(device, precision, kind, &prec)) return;
     char desc[256];
     dq_cuda_probe(desc, sizeof desc);
     fprintf(stderr, "%s: computing on %s (%s)\n", dq_progname, desc,

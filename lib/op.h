@@ -36,9 +36,12 @@ int op_on_gpu(void);
 void op_use_cuda(dq_precision precision);
 void op_use_cpu(void);
 /* Resolve a tool's --device and --precision (NULL: auto, tf32) for a model
- * kind and select the device; a kind without a GPU path runs on the CPU under
- * auto and is an error under cuda.  Dies with a usage error naming the bad
- * argument; reports the choice on stderr when it is the GPU. */
+ * kind: 1 when it is to run on the GPU in *prec, 0 on the CPU.  A kind
+ * without a GPU path runs on the CPU under auto and is an error under cuda.
+ * Dies with a usage error naming the bad argument. */
+int op_resolve_or_die(const char *device, const char *precision, dq_model_kind kind,
+                      dq_precision *prec);
+/* op_resolve_or_die, then select the device, named on stderr when the GPU. */
 void op_select_or_die(const char *device, const char *precision, dq_model_kind kind);
 /* Whether every op a training step or inference pass of this kind uses has a
  * CUDA twin. */

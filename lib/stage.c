@@ -29,9 +29,9 @@ void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int fl
             exit(0);
         } else if (c == 's' && (flags & DQ_STAGE_SAMPLE)) {
             s->sample = 1;
-        } else if (c == OPT_DEVICE && (flags & DQ_STAGE_DEVICE)) {
+        } else if (c == OPT_DEVICE && (flags & DQ_STAGE_DEVICE_OPTIONS)) {
             device = optarg;
-        } else if (c == OPT_PRECISION && (flags & DQ_STAGE_DEVICE)) {
+        } else if (c == OPT_PRECISION && (flags & DQ_STAGE_DEVICE_OPTIONS)) {
             precision = optarg;
         } else {
             fputs(usage, stderr);
@@ -41,9 +41,12 @@ void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int fl
     if (optind < argc) dq_die(DQ_EXIT_USAGE, "unexpected argument '%s' (the stream comes on stdin)", argv[optind]);
     if (!s->ckpt) dq_die(DQ_EXIT_USAGE, "no checkpoint given (-m CKPT)");
     dq_checkpoint_load_or_die(s->ckpt, &s->t, 0, NULL);
-    if (flags & DQ_STAGE_DEVICE) {
+    if (flags & DQ_STAGE_ON_DEVICE) {
         op_select_or_die(device, precision, s->t.model.cfg.kind);
         dq_model_to_device(&s->t.model);
+    } else if (flags & DQ_STAGE_DEVICE_OPTIONS) {
+        dq_precision unused;
+        op_resolve_or_die(device, precision, s->t.model.cfg.kind, &unused);
     }
     s->r = dq_reader_new(stdin, "stdin");
     s->w = dq_writer_new(stdout, "stdout");

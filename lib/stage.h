@@ -19,17 +19,18 @@ typedef struct {
 
 /* Options a stage accepts beyond -m and --help. */
 enum {
-    DQ_STAGE_SAMPLE = 1, /* --sample */
-    DQ_STAGE_DEVICE = 2  /* --device, --precision: the model runs on the op device */
+    DQ_STAGE_SAMPLE = 1,         /* --sample */
+    DQ_STAGE_DEVICE_OPTIONS = 2, /* --device, --precision, checked */
+    DQ_STAGE_ON_DEVICE = 4       /* and the model runs on the device they choose */
 };
 
-/* The usage lines of DQ_STAGE_DEVICE's options. */
+/* The usage lines of the device options. */
 #define DQ_STAGE_DEVICE_USAGE                                                       \
     "  --device DEV       auto (default: the GPU when there is one) | cpu | cuda\n" \
     "  --precision P      on the GPU: tf32 (default) | fp32\n"
 
-/* Parse options, load the checkpoint and, with DQ_STAGE_DEVICE, select the
- * device and move the model there; prints usage and exits on --help or a
+/* Parse options, load the checkpoint and, with DQ_STAGE_ON_DEVICE, select
+ * the device and move the model there; prints usage and exits on --help or a
  * usage error. */
 void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int flags);
 /* Read the header, refuse a stream whose images do not fit the model when

@@ -38,6 +38,9 @@ check_err "unknown device" 2 "unknown device 'gpu' \(auto, cpu or cuda\)" enc -m
 check_err "unknown precision" 2 "unknown precision 'fp16' \(tf32 or fp32\)" dec -m "$M" --precision fp16 <"$T/q.dqs"
 check_err "bf16 not yet" 2 "bf16 is not available yet" traverse -m "$M" -o "$T/b.png" --precision bf16 <"$T/s.dqs"
 check_err "train: unknown device" 2 "unknown device 'tpu'" train -o "$T/y.safetensors" $tiny --device tpu <"$T/s.dqs"
-check_status "quant has no --device" 2 quant -m "$M" --device cpu <"$T/auto.dqs"
+quant -m "$M" --device cpu --precision fp32 <"$T/auto.dqs" >"$T/q_cpu.dqs" 2>/dev/null
+if cmp -s "$T/q.dqs" "$T/q_cpu.dqs"; then ok "quant takes the device options"
+else notok "quant takes the device options" "streams differ"; fi
+check_err "quant checks --device" 2 "unknown device 'gpu'" quant -m "$M" --device gpu <"$T/auto.dqs"
 check_err "a CPU-only kind under --device cuda" 2 "(ae has no GPU path yet|--device cuda: )" \
     train -o "$T/ae.safetensors" --model ae --width 4 --dense 8 --latents 3 --batch 8 --steps 1 --device cuda <"$T/s.dqs"
