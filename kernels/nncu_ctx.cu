@@ -46,7 +46,8 @@ extern "C" void nncu_destroy(nncu_ctx *ctx) {
     if (!ctx) return;
     nncu_sync(ctx);
     nncu_conv_plans_free(ctx);
-    nncu_free(ctx->scratch);
+    nncu_free(ctx->scratch.p);
+    for (nncu_buffer &b : ctx->bf16) nncu_free(b.p);
     nncu_free(ctx->partials);
     nncu_free(ctx->workspace);
     NNCU_CHECK(cudnnDestroy(ctx->dnn));
@@ -107,15 +108,32 @@ extern "C" void nncu_zero(nncu_ctx *ctx, void *p, size_t bytes) {
     NNCU_CHECK(cudaMemsetAsync(p, 0, bytes, ctx->stream));
 }
 
-void *nncu_scratch(nncu_ctx *ctx, size_t bytes) {
-    if (bytes > ctx->scratch_bytes) {
+static void *grow(nncu_ctx *ctx, nncu_buffer *b, size_t bytes) {
+    if (bytes > b->bytes) {
         // The old buffer may still be read by queued kernels.
         nncu_sync(ctx);
-        nncu_free(ctx->scratch);
-        ctx->scratch = nncu_malloc(bytes);
-        ctx->scratch_bytes = bytes;
+        nncu_free(b->p);
+        b->p = nncu_malloc(bytes);
+        b->bytes = bytes;
     }
-    return ctx->scratch;
+    return b->p;
+}
+
+void *nncu_scratch(nncu_ctx *ctx, size_t bytes) { return grow(ctx, &ctx->scratch, bytes); }
+
+__nv_bfloat16 *nncu_bf16_slot(nncu_ctx *ctx, int slot, size_t n) {
+    return (__nv_bfloat16 *)grow(ctx, &ctx->bf16[slot], n * sizeof(__nv_bfloat16));
+}
+
+__global__ static void to_bf16_kernel(const float *x, size_t n, __nv_bfloat16 *y) {
+    NNCU_FOR(i, n) y[i] = __float2bfloat16_rn(x[i]);
+}
+
+const __nv_bfloat16 *nncu_to_bf16(nncu_ctx *ctx, int slot, const float *x, size_t n) {
+    __nv_bfloat16 *y = nncu_bf16_slot(ctx, slot, n);
+    to_bf16_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>(x, n, y);
+    NNCU_LAUNCHED();
+    return y;
 }
 
 __global__ static void fill_kernel(float *x, float value, size_t n) {

@@ -4,6 +4,7 @@
 #define DISQ_NNCU_INTERNAL_CUH
 
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
@@ -14,6 +15,15 @@ extern "C" {
 
 struct nncu_conv_plan; // kernels/nncu_conv.cu
 
+// A device buffer that only grows (see nncu_scratch, nncu_bf16_slot).
+struct nncu_buffer {
+    void *p;
+    size_t bytes;
+};
+
+// NNCU_BF16 copies of the inputs and outputs of one linear or conv call.
+#define NNCU_BF16_SLOTS 3
+
 struct nncu_ctx {
     nncu_precision precision;
     cudaStream_t stream;
@@ -22,8 +32,8 @@ struct nncu_ctx {
     void *workspace; // shared by cuBLAS and cuDNN, which run in stream order
     size_t workspace_bytes;
     double *partials; // NNCU_REDUCE_BLOCKS block sums of one reduction
-    void *scratch;    // grown on demand, see nncu_scratch
-    size_t scratch_bytes;
+    nncu_buffer scratch;
+    nncu_buffer bf16[NNCU_BF16_SLOTS];
     nncu_conv_plan *plans; // linked list, one per convolution geometry
 };
 
@@ -38,6 +48,12 @@ void nncu_check(cudnnStatus_t err, const char *call);
 // A device buffer of at least `bytes` owned by ctx, valid until the next call
 // of nncu_scratch; one function at a time uses it.
 void *nncu_scratch(nncu_ctx *ctx, size_t bytes);
+// Room for n bfloat16 values in ctx's bf16 slot `slot` (0 .. NNCU_BF16_SLOTS-1),
+// valid until the next request for that slot; one call uses each slot for
+// one array at a time.
+__nv_bfloat16 *nncu_bf16_slot(nncu_ctx *ctx, int slot, size_t n);
+// x rounded to bfloat16 (nearest even) in bf16 slot `slot`, queued on ctx.
+const __nv_bfloat16 *nncu_to_bf16(nncu_ctx *ctx, int slot, const float *x, size_t n);
 // Frees the convolution plans (kernels/nncu_conv.cu), called by nncu_destroy.
 void nncu_conv_plans_free(nncu_ctx *ctx);
 
