@@ -9,10 +9,17 @@
 // the weight gradient back (weights are tiny next to activations); for 1x1
 // kernels the two layouts coincide and no copy is made.
 //
+// NNCU_BF16 runs cuDNN's pseudo-bfloat16 configuration: bfloat16 x, w and y
+// descriptors with float compute.  cuDNN's own conversion
+// (TENSOR_OP_MATH_ALLOW_CONVERSION) rounds float to half, not bfloat16, so
+// each call rounds its float inputs into the context's bf16 slots itself
+// (the weight together with its reorder), and widens what cuDNN writes in
+// bfloat16 into the caller's float arrays, the weight gradient by adding it.
+//
 // A plan per geometry (cached in the context) holds the descriptors and the
 // algorithm of each direction: the first in cuDNN's heuristic order that is
 // deterministic, fits the workspace and runs in the context's precision
-// (FMA-only math for NNCU_FP32, tensor-core math allowed for NNCU_TF32).
+// (FMA-only math for NNCU_FP32, tensor-core math allowed otherwise).
 #include "nncu_internal.cuh"
 
 #include <stdlib.h>
@@ -27,7 +34,7 @@ struct nncu_conv_plan {
     cudnnConvolutionBwdDataAlgo_t data_algo;
     cudnnConvolutionBwdFilterAlgo_t filter_algo;
     size_t fwd_ws, data_ws, filter_ws;
-    float *w_krsc, *dw_krsc; // NULL for 1x1 kernels
+    float *w_krsc, *dw_krsc; // NULL for 1x1 kernels and for NNCU_BF16 (bf16 slots)
     nncu_conv_plan *next;
 };
 
@@ -36,6 +43,8 @@ static bool same_geometry(const nn_conv *a, const nn_conv *b) {
            a->cout == b->cout && a->kh == b->kh && a->kw == b->kw && a->stride == b->stride &&
            a->pad == b->pad;
 }
+
+static size_t weight_count(const nn_conv *g) { return (size_t)g->cout * g->cin * g->kh * g->kw; }
 
 static cudnnConvolutionDescriptor_t make_conv_desc(const nn_conv *g, cudnnMathType_t math) {
     cudnnConvolutionDescriptor_t d;
@@ -54,7 +63,7 @@ template <class Perf, class Algo, class Rank, class Workspace>
 static void choose(nncu_ctx *ctx, const nn_conv *g, const char *direction, Rank rank,
                    Workspace workspace, cudnnConvolutionDescriptor_t *desc_out, Algo *algo_out,
                    size_t *ws_out) {
-    const cudnnMathType_t ranking_math = ctx->precision == NNCU_TF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+    const cudnnMathType_t ranking_math = ctx->precision == NNCU_FP32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
     cudnnConvolutionDescriptor_t desc = make_conv_desc(g, ranking_math);
     Perf perf[16];
     int count = 0;
@@ -62,8 +71,8 @@ static void choose(nncu_ctx *ctx, const nn_conv *g, const char *direction, Rank 
     for (int i = 0; i < count; i++) {
         if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].determinism != CUDNN_DETERMINISTIC)
             continue;
-        // FP32 forces FMA-only kernels; TF32 takes the ranked math but never
-        // ALLOW_CONVERSION, which may round float inputs to half precision.
+        // FP32 forces FMA-only kernels; TF32 and BF16 take the ranked math
+        // but never ALLOW_CONVERSION, which may round inputs to half precision.
         cudnnMathType_t math = ctx->precision == NNCU_FP32 ? CUDNN_FMA_MATH
                                : perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ? CUDNN_TENSOR_OP_MATH
                                                                                           : perf[i].mathType;
@@ -91,12 +100,12 @@ static nncu_conv_plan *make_plan(nncu_ctx *ctx, const nn_conv *g) {
     NNCU_CHECK(cudnnCreateTensorDescriptor(&p->x_desc));
     NNCU_CHECK(cudnnCreateTensorDescriptor(&p->y_desc));
     NNCU_CHECK(cudnnCreateFilterDescriptor(&p->w_desc));
-    NNCU_CHECK(cudnnSetTensor4dDescriptor(p->x_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g->n, g->cin,
-                                          g->h, g->w));
-    NNCU_CHECK(cudnnSetTensor4dDescriptor(p->y_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g->n, g->cout,
-                                          p->oh, p->ow));
-    NNCU_CHECK(cudnnSetFilter4dDescriptor(p->w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, g->cout,
-                                          g->cin, g->kh, g->kw));
+    const cudnnDataType_t type = ctx->precision == NNCU_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+    NNCU_CHECK(cudnnSetTensor4dDescriptor(p->x_desc, CUDNN_TENSOR_NHWC, type, g->n, g->cin, g->h, g->w));
+    NNCU_CHECK(cudnnSetTensor4dDescriptor(p->y_desc, CUDNN_TENSOR_NHWC, type, g->n, g->cout, p->oh,
+                                          p->ow));
+    NNCU_CHECK(cudnnSetFilter4dDescriptor(p->w_desc, type, CUDNN_TENSOR_NHWC, g->cout, g->cin, g->kh,
+                                          g->kw));
     cudnnHandle_t h = ctx->dnn;
     choose<cudnnConvolutionFwdAlgoPerf_t>(
         ctx, g, "forward",
@@ -131,8 +140,8 @@ static nncu_conv_plan *make_plan(nncu_ctx *ctx, const nn_conv *g) {
                                                                   algo, bytes);
         },
         &p->filter_desc, &p->filter_algo, &p->filter_ws);
-    if (g->kh * g->kw > 1) {
-        size_t bytes = (size_t)g->cout * g->cin * g->kh * g->kw * sizeof(float);
+    if (g->kh * g->kw > 1 && ctx->precision != NNCU_BF16) {
+        size_t bytes = weight_count(g) * sizeof(float);
         p->w_krsc = (float *)nncu_malloc(bytes);
         p->dw_krsc = (float *)nncu_malloc(bytes);
     }
@@ -164,46 +173,88 @@ void nncu_conv_plans_free(nncu_ctx *ctx) {
     }
 }
 
-// wr[co,t,ci] = w[co,ci,t], t = ky*kw + kx; one thread per element of wr.
-__global__ static void to_krsc_kernel(const float *w, int cout, int cin, int taps, float *wr) {
+// wr[co,t,ci] = w[co,ci,t], t = ky*kw + kx, converted to T (bfloat16:
+// nearest even); one thread per element of wr.
+template <class T>
+__global__ static void to_krsc_kernel(const float *w, int cout, int cin, int taps, T *wr) {
     NNCU_FOR(i, (size_t)cout * taps * cin) {
         size_t ci = i % cin, t = i / cin % taps, co = i / ((size_t)cin * taps);
-        wr[i] = w[(co * cin + ci) * taps + t];
+        wr[i] = T(w[(co * cin + ci) * taps + t]);
     }
 }
 
 // dw[co,ci,t] += dwr[co,t,ci]; one thread per element of dw.
-__global__ static void add_from_krsc_kernel(const float *dwr, int cout, int cin, int taps, float *dw) {
+template <class T>
+__global__ static void add_from_krsc_kernel(const T *dwr, int cout, int cin, int taps, float *dw) {
     NNCU_FOR(i, (size_t)cout * cin * taps) {
         size_t t = i % taps, ci = i / taps % cin, co = i / ((size_t)taps * cin);
-        dw[i] += dwr[(co * taps + t) * cin + ci];
+        dw[i] += float(dwr[(co * taps + t) * cin + ci]);
     }
 }
 
-// The weight in cuDNN's KRSC layout: w itself for 1x1 kernels.
-static const float *krsc_weight(nncu_ctx *ctx, nncu_conv_plan *p, const float *w) {
-    if (!p->w_krsc) return w;
-    const nn_conv *g = &p->g;
-    size_t total = (size_t)g->cout * g->cin * g->kh * g->kw;
-    to_krsc_kernel<<<nncu_grid(total), NNCU_THREADS, 0, ctx->stream>>>(w, g->cout, g->cin, g->kh * g->kw,
-                                                                        p->w_krsc);
+template <class T> static const T *to_krsc(nncu_ctx *ctx, const nn_conv *g, const float *w, T *wr) {
+    to_krsc_kernel<<<nncu_grid(weight_count(g)), NNCU_THREADS, 0, ctx->stream>>>(w, g->cout, g->cin,
+                                                                                g->kh * g->kw, wr);
     NNCU_LAUNCHED();
-    return p->w_krsc;
+    return wr;
+}
+
+template <class T> static void add_from_krsc(nncu_ctx *ctx, const nn_conv *g, const T *dwr, float *dw) {
+    add_from_krsc_kernel<<<nncu_grid(weight_count(g)), NNCU_THREADS, 0, ctx->stream>>>(
+        dwr, g->cout, g->cin, g->kh * g->kw, dw);
+    NNCU_LAUNCHED();
+}
+
+// The weight as cuDNN reads it: KRSC, in the type of the plan's descriptors
+// (bf16 slot `slot` for NNCU_BF16); w itself for float 1x1 kernels.
+static const void *krsc_weight(nncu_ctx *ctx, nncu_conv_plan *p, const float *w, int slot) {
+    const nn_conv *g = &p->g;
+    if (ctx->precision == NNCU_BF16) return to_krsc(ctx, g, w, nncu_bf16_slot(ctx, slot, weight_count(g)));
+    return p->w_krsc ? to_krsc(ctx, g, w, p->w_krsc) : w;
+}
+
+// An activation or gradient as cuDNN reads it: x itself, or its bfloat16
+// copy in slot `slot` for NNCU_BF16.
+static const void *operand(nncu_ctx *ctx, const float *x, size_t n, int slot) {
+    if (ctx->precision == NNCU_BF16) return nncu_to_bf16(ctx, slot, x, n);
+    return x;
+}
+
+// Where cuDNN writes an n-element output meant for y: y itself, or for
+// NNCU_BF16 slot `slot`, which widen() then copies into y.
+static void *result(nncu_ctx *ctx, float *y, size_t n, int slot) {
+    if (ctx->precision == NNCU_BF16) return nncu_bf16_slot(ctx, slot, n);
+    return y;
+}
+
+__global__ static void widen_kernel(const __nv_bfloat16 *x, size_t n, float *y) {
+    NNCU_FOR(i, n) y[i] = __bfloat162float(x[i]);
+}
+
+// y = cuDNN's n-element output `out` (from result()), widened when bf16.
+static void widen(nncu_ctx *ctx, const void *out, size_t n, float *y) {
+    if (out == y) return;
+    widen_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>((const __nv_bfloat16 *)out, n, y);
+    NNCU_LAUNCHED();
 }
 
 __global__ static void add_bias_kernel(float *y, size_t rows, int cols, const float *b) {
     NNCU_FOR(i, rows * cols) y[i] += b[i % cols];
 }
 
+// bf16 slots: 0 the activation or incoming gradient, 1 the other input, 2
+// cuDNN's output.
 extern "C" void nncu_conv2d_forward(nncu_ctx *ctx, const nn_conv *c, const float *x, const float *w,
                                     const float *b, float *y) {
     nncu_conv_plan *p = plan_for(ctx, c);
     const float one = 1.0f, zero = 0.0f;
-    const float *wk = krsc_weight(ctx, p, w);
-    NNCU_CHECK(cudnnConvolutionForward(ctx->dnn, &one, p->x_desc, x, p->w_desc, wk, p->fwd_desc,
-                                       p->fwd_algo, ctx->workspace, p->fwd_ws, &zero, p->y_desc, y));
+    size_t rows = (size_t)c->n * p->oh * p->ow, nx = (size_t)c->n * c->h * c->w * c->cin;
+    const void *xin = operand(ctx, x, nx, 0), *wk = krsc_weight(ctx, p, w, 1);
+    void *out = result(ctx, y, rows * c->cout, 2);
+    NNCU_CHECK(cudnnConvolutionForward(ctx->dnn, &one, p->x_desc, xin, p->w_desc, wk, p->fwd_desc,
+                                       p->fwd_algo, ctx->workspace, p->fwd_ws, &zero, p->y_desc, out));
+    widen(ctx, out, rows * c->cout, y);
     if (b) {
-        size_t rows = (size_t)c->n * p->oh * p->ow;
         add_bias_kernel<<<nncu_grid(rows * c->cout), NNCU_THREADS, 0, ctx->stream>>>(y, rows, c->cout, b);
         NNCU_LAUNCHED();
     }
@@ -213,26 +264,31 @@ extern "C" void nncu_conv2d_backward(nncu_ctx *ctx, const nn_conv *c, const floa
                                      const float *dy, float *dx, float *dw, float *db) {
     nncu_conv_plan *p = plan_for(ctx, c);
     const float one = 1.0f, zero = 0.0f;
-    if (db) nncu_sum_rows_add(ctx, dy, (size_t)c->n * p->oh * p->ow, c->cout, db);
+    size_t rows = (size_t)c->n * p->oh * p->ow, nx = (size_t)c->n * c->h * c->w * c->cin;
+    if (db) nncu_sum_rows_add(ctx, dy, rows, c->cout, db);
+    if (!dw && !dx) return;
+    const void *dyin = operand(ctx, dy, rows * c->cout, 0);
     if (dw) {
-        // 1x1: accumulate straight into dw; otherwise into the KRSC buffer,
-        // then add it to dw reordered.
-        float *target = p->dw_krsc ? p->dw_krsc : dw;
-        NNCU_CHECK(cudnnConvolutionBackwardFilter(ctx->dnn, &one, p->x_desc, x, p->y_desc, dy,
-                                                  p->filter_desc, p->filter_algo, ctx->workspace,
-                                                  p->filter_ws, p->dw_krsc ? &zero : &one, p->w_desc,
-                                                  target));
-        if (p->dw_krsc) {
-            size_t total = (size_t)c->cout * c->cin * c->kh * c->kw;
-            add_from_krsc_kernel<<<nncu_grid(total), NNCU_THREADS, 0, ctx->stream>>>(
-                p->dw_krsc, c->cout, c->cin, c->kh * c->kw, dw);
-            NNCU_LAUNCHED();
-        }
+        // A float 1x1 weight gradient accumulates straight into dw; otherwise
+        // cuDNN overwrites a KRSC buffer (float, or bf16 slot 2) that is then
+        // added to dw reordered (widened, for bf16).
+        const bool bf16 = ctx->precision == NNCU_BF16;
+        void *target = bf16 ? (void *)nncu_bf16_slot(ctx, 2, weight_count(c))
+                            : p->dw_krsc ? p->dw_krsc : dw;
+        NNCU_CHECK(cudnnConvolutionBackwardFilter(ctx->dnn, &one, p->x_desc, operand(ctx, x, nx, 1),
+                                                  p->y_desc, dyin, p->filter_desc, p->filter_algo,
+                                                  ctx->workspace, p->filter_ws, target == dw ? &one : &zero,
+                                                  p->w_desc, target));
+        if (bf16)
+            add_from_krsc(ctx, c, (const __nv_bfloat16 *)target, dw);
+        else if (target != dw)
+            add_from_krsc(ctx, c, (const float *)target, dw);
     }
     if (dx) {
-        const float *wk = krsc_weight(ctx, p, w);
-        NNCU_CHECK(cudnnConvolutionBackwardData(ctx->dnn, &one, p->w_desc, wk, p->y_desc, dy,
-                                                p->data_desc, p->data_algo, ctx->workspace, p->data_ws,
-                                                &zero, p->x_desc, dx));
+        void *out = result(ctx, dx, nx, 2);
+        NNCU_CHECK(cudnnConvolutionBackwardData(ctx->dnn, &one, p->w_desc, krsc_weight(ctx, p, w, 1),
+                                                p->y_desc, dyin, p->data_desc, p->data_algo,
+                                                ctx->workspace, p->data_ws, &zero, p->x_desc, out));
+        widen(ctx, out, nx, dx);
     }
 }

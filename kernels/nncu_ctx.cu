@@ -29,6 +29,8 @@ extern "C" nncu_ctx *nncu_create(nncu_precision precision) {
     NNCU_CHECK(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
     NNCU_CHECK(cublasCreate(&ctx->blas));
     NNCU_CHECK(cublasSetStream(ctx->blas, ctx->stream));
+    // NNCU_BF16 needs no math mode of its own: its GEMMs take bfloat16
+    // inputs, which the default math already runs on tensor cores.
     NNCU_CHECK(cublasSetMathMode(ctx->blas, precision == NNCU_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
                                                                    : CUBLAS_DEFAULT_MATH));
     NNCU_CHECK(cudnnCreate(&ctx->dnn));

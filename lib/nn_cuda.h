@@ -19,6 +19,15 @@
  *    about 1e-5 (elementwise) and 1e-4 (GEMM, convolution) relative;
  *    NNCU_TF32 lets cuBLAS and cuDNN use TF32 tensor cores (10-bit mantissa
  *    inputs, float accumulation) for linear and conv layers only.
+ *    NNCU_BF16 is mixed precision in the manner of torch.autocast, for
+ *    linear and conv layers only: their inputs (activations, weights and,
+ *    backward, the incoming gradient) are rounded to bfloat16 (8-bit
+ *    significand, nearest even) and the products accumulate in float.
+ *    Linear outputs and gradients are those float sums; convolution outputs
+ *    y, dx and the weight gradient's increment pass through bfloat16 once
+ *    more (cuDNN writes bfloat16) before they are widened, dw accumulating
+ *    in float.  Bias terms, db and every other function are the FP32 ones.
+ *    Arrays stay float32 in every mode.
  *  - Reductions use fixed block shapes that depend on the sizes only, and
  *    cuDNN algorithms are restricted to deterministic ones, so a run repeats
  *    bitwise on the same GPU.
@@ -38,7 +47,7 @@
 
 /* ---- context and device memory (kernels/nncu_ctx.cu) ---- */
 
-typedef enum { NNCU_FP32, NNCU_TF32 } nncu_precision;
+typedef enum { NNCU_FP32, NNCU_TF32, NNCU_BF16 } nncu_precision;
 
 /* One stream with its cuBLAS and cuDNN handles, their workspace, reduction
  * scratch and the cache of convolution plans.  Not thread-safe: one host
