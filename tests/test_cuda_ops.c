@@ -1,12 +1,14 @@
 /* test_cuda_ops.c: every CUDA twin of lib/nn_cuda.h against its CPU
- * original on the same random inputs.
+ * original on the same random inputs, in an NNCU_FP32 context; linear and
+ * convolution layers also in NNCU_TF32 and NNCU_BF16 contexts.
  *
  * Tolerances: an element passes when |gpu - cpu| <= rtol (|cpu| + max|cpu|),
  * i.e. relative to itself plus the same fraction of the array's scale (sums
  * that cancel).  rtol 0 demands bitwise equality (RNG uniforms, permutations,
  * pure data movement, comparisons, Adam); 1e-5 elementwise arithmetic that
- * goes through expf/logf; 1e-4 GEMMs, convolutions and long sums; 1e-9 the
- * double-valued reductions.
+ * goes through expf/logf; 1e-4 GEMMs, convolutions and long sums (1e-2 under
+ * TF32, 5e-2 under BF16, argued at their tests); 1e-9 the double-valued
+ * reductions.
  *
  * Without a GPU (or in a CUDA=0 build) every test skips, unless the
  * environment sets DISQ_REQUIRE_GPU=1 (`make test-cuda`), which makes the
@@ -31,8 +33,8 @@ TEST(cuda_twins_need_a_cuda_build) { GPU_ABSENT("built without CUDA (make CUDA=0
 #include "rng.h"
 #include "util.h"
 
-/* One fp32 and one TF32 context for the whole run, made on first use. */
-static nncu_ctx *fp32_ctx, *tf32_ctx;
+/* One context per precision for the whole run, made on first use. */
+static nncu_ctx *fp32_ctx, *tf32_ctx, *bf16_ctx;
 
 /* Host and device buffers of the current test, released when the next test
  * starts (and at exit), so a failed CHECK leaks nothing for long. */
@@ -49,6 +51,7 @@ static void shutdown(void) {
     release();
     nncu_destroy(fp32_ctx);
     nncu_destroy(tf32_ctx);
+    nncu_destroy(bf16_ctx);
 }
 
 /* Starts a GPU test: skips without a GPU, else releases the previous test's
@@ -61,6 +64,7 @@ static void shutdown(void) {
         if (!fp32_ctx) {                                                        \
             fp32_ctx = nncu_create(NNCU_FP32);                                  \
             tf32_ctx = nncu_create(NNCU_TF32);                                  \
+            bf16_ctx = nncu_create(NNCU_BF16);                                  \
             atexit(shutdown);                                                   \
         }                                                                       \
     } while (0)
@@ -498,6 +502,16 @@ TEST(linear_tf32) {
     check_linear(tf32_ctx, 1e-2);
 }
 
+/* BF16 rounds GEMM inputs to 8 significant bits, 2^-8 ~ 4e-3 relative each,
+ * so ~8e-3 per product of two (TF32's ~1e-3 got 1e-2).  The sums' errors,
+ * of random sign, stay near that fraction of the array's scale; 5e-2 is a
+ * 6x margin over the per-product bound, which a wrong layout, operand or
+ * lost term still misses by far. */
+TEST(linear_bf16) {
+    NEED_GPU();
+    check_linear(bf16_ctx, 5e-2);
+}
+
 /* ---- convolution ---- */
 
 /* Forward with and without bias, backward with every output, gradients
@@ -574,6 +588,14 @@ TEST(conv2d_fp32) {
 TEST(conv2d_tf32) {
     NEED_GPU();
     run_conv_cases(tf32_ctx, 1e-2);
+}
+
+/* As linear_bf16, and cuDNN writes y, dx and the weight-gradient increment
+ * in bfloat16: one more ~4e-3 relative to each element (to its increment
+ * for dw), well inside the same 5e-2. */
+TEST(conv2d_bf16) {
+    NEED_GPU();
+    run_conv_cases(bf16_ctx, 5e-2);
 }
 
 /* ---- Adam ---- */
