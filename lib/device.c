@@ -38,15 +38,16 @@ int dq_device_select(const char *name, dq_device *out, char *why, size_t whysize
     return 0;
 }
 
+static const char *const precision_names[] = {"tf32", "fp32", "bf16"};
+
+const char *dq_precision_name(dq_precision p) { return precision_names[p]; }
+
 int dq_precision_parse(const char *name, dq_precision *out, char *why, size_t whysize) {
-    if (strcmp(name, "tf32") == 0) *out = DQ_PRECISION_TF32;
-    else if (strcmp(name, "fp32") == 0) *out = DQ_PRECISION_FP32;
-    else if (strcmp(name, "bf16") == 0) {
-        snprintf(why, whysize, "--precision bf16 is not available yet: the CUDA kernels compute in tf32 or fp32");
-        return -1;
-    } else {
-        snprintf(why, whysize, "unknown precision '%s' (tf32 or fp32)", name);
-        return -1;
-    }
-    return 0;
+    for (int p = 0; p < 3; p++)
+        if (strcmp(name, precision_names[p]) == 0) {
+            *out = (dq_precision)p;
+            return 0;
+        }
+    snprintf(why, whysize, "unknown precision '%s' (tf32, fp32 or bf16)", name);
+    return -1;
 }

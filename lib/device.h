@@ -7,8 +7,13 @@
 typedef enum { DQ_DEVICE_CPU, DQ_DEVICE_CUDA } dq_device;
 
 /* Arithmetic of GEMMs and convolutions on the GPU (--precision): TF32 tensor
- * cores, or IEEE fp32 throughout.  The CPU always computes in fp32. */
-typedef enum { DQ_PRECISION_TF32, DQ_PRECISION_FP32 } dq_precision;
+ * cores, IEEE fp32 throughout, or bfloat16 inputs with float accumulation
+ * (as torch.autocast); every other op is fp32 in all three.  The CPU always
+ * computes in fp32. */
+typedef enum { DQ_PRECISION_TF32, DQ_PRECISION_FP32, DQ_PRECISION_BF16 } dq_precision;
+
+/* The --precision name of p. */
+const char *dq_precision_name(dq_precision p);
 
 /* Resolve a --precision argument: 0, or -1 with the reason in why. */
 int dq_precision_parse(const char *name, dq_precision *out, char *why, size_t whysize);

@@ -65,7 +65,10 @@ void op_use_cpu(void) {
 void op_use_cuda(dq_precision precision) {
 #ifdef DISQ_CUDA
     op_use_cpu();
-    gpu = nncu_create(precision == DQ_PRECISION_FP32 ? NNCU_FP32 : NNCU_TF32);
+    static const nncu_precision as_nncu[] = {[DQ_PRECISION_TF32] = NNCU_TF32,
+                                             [DQ_PRECISION_FP32] = NNCU_FP32,
+                                             [DQ_PRECISION_BF16] = NNCU_BF16};
+    gpu = nncu_create(as_nncu[precision]);
     gpu_loss = nncu_malloc(sizeof *gpu_loss);
 #else
     (void)precision;
@@ -101,8 +104,7 @@ void op_select_or_die(const char *device, const char *precision, dq_model_kind k
     if (!op_resolve_or_die(device, precision, kind, &prec)) return;
     char desc[256];
     dq_cuda_probe(desc, sizeof desc);
-    fprintf(stderr, "%s: computing on %s (%s)\n", dq_progname, desc,
-            prec == DQ_PRECISION_FP32 ? "fp32" : "tf32");
+    fprintf(stderr, "%s: computing on %s (%s)\n", dq_progname, desc, dq_precision_name(prec));
     op_use_cuda(prec);
 }
 

@@ -35,8 +35,8 @@ else
 fi
 
 check_err "unknown device" 2 "unknown device 'gpu' \(auto, cpu or cuda\)" enc -m "$M" --device gpu <"$T/s.dqs"
-check_err "unknown precision" 2 "unknown precision 'fp16' \(tf32 or fp32\)" dec -m "$M" --precision fp16 <"$T/q.dqs"
-check_err "bf16 not yet" 2 "bf16 is not available yet" traverse -m "$M" -o "$T/b.png" --precision bf16 <"$T/s.dqs"
+check_err "unknown precision" 2 "unknown precision 'fp16' \(tf32, fp32 or bf16\)" dec -m "$M" --precision fp16 <"$T/q.dqs"
+check "traverse --precision bf16" traverse -m "$M" -o "$T/b.png" --precision bf16 <"$T/s.dqs"
 check_err "train: unknown device" 2 "unknown device 'tpu'" train -o "$T/y.safetensors" $tiny --device tpu <"$T/s.dqs"
 quant -m "$M" --device cpu --precision fp32 <"$T/auto.dqs" >"$T/q_cpu.dqs" 2>/dev/null
 if cmp -s "$T/q.dqs" "$T/q_cpu.dqs"; then ok "quant takes the device options"

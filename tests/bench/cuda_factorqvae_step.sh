@@ -2,7 +2,7 @@
 # cuda_factorqvae_step.sh: one FactorQVAE training iteration at the paper's
 # size (n = 128, 256 + 256 images) on this GPU, disq against PyTorch in the
 # same run.  PyTorch: tests/bench/torch_factorqvae_step.py (fp32, TF32, bf16
-# autocast, torch.compile).  disq: `train --device cuda` in tf32 and fp32 on
+# autocast, torch.compile).  disq: `train --device cuda` in bf16, tf32 and fp32 on
 # procedural shapes3d, ms/step from its --log over the steps after the first
 # WARMUP (which build the cuDNN plans), and `enc --device cuda` images/s.
 # Needs a CUDA build and a GPU; a torch with CUDA in $PYTHON for the
@@ -31,7 +31,7 @@ fi
 
 "$BIN/dsload" shapes3d --procedural --no-cache --sample $((512 * STEPS)) --batch 512 >"$tmp/s.dqs" 2>/dev/null ||
     { echo "cuda_factorqvae_step: dsload failed"; exit 1; }
-for prec in tf32 fp32; do
+for prec in bf16 tf32 fp32; do
     "$BIN/train" -o "$tmp/m.safetensors" --device cuda --precision "$prec" --steps "$STEPS" --save-every 0 \
         --log "$tmp/$prec.tsv" <"$tmp/s.dqs" 2>"$tmp/err" ||
         { echo "cuda_factorqvae_step: train --precision $prec failed: $(tail -n 2 "$tmp/err")"; exit 1; }
