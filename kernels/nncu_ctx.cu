@@ -47,6 +47,7 @@ extern "C" nncu_ctx *nncu_create(nncu_precision precision) {
 extern "C" void nncu_destroy(nncu_ctx *ctx) {
     if (!ctx) return;
     nncu_sync(ctx);
+    if (ctx->graph) NNCU_CHECK(cudaGraphExecDestroy(ctx->graph));
     nncu_conv_plans_free(ctx);
     nncu_free(ctx->scratch.p);
     for (nncu_buffer &b : ctx->bf16) nncu_free(b.p);
@@ -100,6 +101,34 @@ extern "C" void nncu_upload_async(nncu_ctx *ctx, void *dst, const void *src, siz
 extern "C" void nncu_download(nncu_ctx *ctx, void *dst, const void *src, size_t bytes) {
     NNCU_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx->stream));
     nncu_sync(ctx);
+}
+
+extern "C" void nncu_download_async(nncu_ctx *ctx, void *dst, const void *src, size_t bytes) {
+    NNCU_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx->stream));
+}
+
+// Thread-local capture: a call that may not be recorded (an allocation, a
+// wait) fails at once on this thread instead of corrupting the recording.
+extern "C" void nncu_graph_begin(nncu_ctx *ctx) {
+    NNCU_CHECK(cudaStreamBeginCapture(ctx->stream, cudaStreamCaptureModeThreadLocal));
+}
+
+extern "C" void nncu_graph_launch(nncu_ctx *ctx) {
+    cudaGraph_t recorded;
+    NNCU_CHECK(cudaStreamEndCapture(ctx->stream, &recorded));
+    if (ctx->graph) {
+        cudaGraphExecUpdateResultInfo info;
+        if (cudaGraphExecUpdate(ctx->graph, recorded, &info) != cudaSuccess) {
+            // another shape of work: instantiate afresh (the failed update
+            // leaves no sticky error, but clear the last-error slot anyway)
+            (void)cudaGetLastError();
+            NNCU_CHECK(cudaGraphExecDestroy(ctx->graph));
+            ctx->graph = nullptr;
+        }
+    }
+    if (!ctx->graph) NNCU_CHECK(cudaGraphInstantiate(&ctx->graph, recorded, 0));
+    NNCU_CHECK(cudaGraphDestroy(recorded));
+    NNCU_CHECK(cudaGraphLaunch(ctx->graph, ctx->stream));
 }
 
 extern "C" void nncu_copy(nncu_ctx *ctx, void *dst, const void *src, size_t bytes) {

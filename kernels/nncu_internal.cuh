@@ -35,6 +35,7 @@ struct nncu_ctx {
     nncu_buffer scratch;
     nncu_buffer bf16[NNCU_BF16_SLOTS];
     nncu_conv_plan *plans; // linked list, one per convolution geometry
+    cudaGraphExec_t graph; // the last launched recording, or NULL
 };
 
 // Die with "cuda: <call>: <error string>" unless the status is success.

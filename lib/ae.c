@@ -12,14 +12,15 @@ void dq_head_ae_forward(dq_trainer *t, dq_head_pass *p) {
     p->zq = dq_ws(t, DQ_WS_ZQ, n);
     memcpy(p->zq, p->z, n * sizeof(float));
     p->disc = p->zq;
-    p->reg = p->weighted = 0;
+    p->reg = 0;
+    p->weight = 1;
     if (dq_kind_head(c->kind) != DQ_HEAD_BIO || n == 0) return;
     double neg = 0, act = 0;
     for (size_t i = 0; i < n; i++) {
         if (p->z[i] < 0) neg -= p->z[i];
         act += (double)p->z[i] * p->z[i];
     }
-    p->reg = p->weighted = (c->gamma * neg + c->beta * act) / (double)n;
+    p->reg = (c->gamma * neg + c->beta * act) / (double)n;
 }
 
 void dq_head_ae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,

@@ -29,7 +29,7 @@ void dq_head_friede_forward(dq_trainer *t, dq_head_pass *p) {
     }
     p->disc = p->zq;
     p->reg = c->d * nn_kl_uniform_forward(p->z, rows, K);
-    p->weighted = c->beta * p->reg;
+    p->weight = c->beta;
 }
 
 void dq_head_friede_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,

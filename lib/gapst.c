@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "head.h"
+#include "op.h"
 #include "util.h"
 
 int dq_gapst_supported(dq_model_kind k) {
@@ -14,7 +15,9 @@ int dq_gapst_supported(dq_model_kind k) {
 static double pass_loss(dq_trainer *t, const float *x, int b, dq_sample_mode mode, float tau) {
     dq_head_pass p = {.b = b, .tau = tau, .mode = mode};
     dq_pass_encode(t, x, &p);
-    return dq_pass_decode(t, x, &p) + p.weighted;
+    dq_pass_decode(t, x, &p);
+    op_collect();
+    return dq_pass_loss(&p);
 }
 
 void dq_gapst_add(dq_trainer *t, const uint8_t *x, int b, dq_gapst *g) {

@@ -25,7 +25,7 @@ void dq_head_gaussian_forward(dq_trainer *t, dq_head_pass *p) {
     }
     p->disc = p->zq;
     p->reg = p->b ? kl / p->b : 0;
-    p->weighted = c->beta * p->reg;
+    p->weight = c->beta;
 }
 
 void dq_head_gaussian_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,

@@ -70,8 +70,8 @@ void dq_head_codebook_forward(dq_trainer *t, dq_head_pass *p) {
     p->zq = dq_ws(t, DQ_WS_ZQ, (size_t)rows * C);
     op_quant_lookup_forward(w, DQ_W(&mdl->params, mdl->codebook), rows, c->K, C, p->zq);
     p->disc = w;
-    p->reg = op_kl_uniform_forward(L, rows, c->K);
-    p->weighted = c->beta * p->reg;
+    op_kl_uniform_forward_later(L, rows, c->K, &p->reg);
+    p->weight = c->beta;
 }
 
 void dq_head_codebook_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,

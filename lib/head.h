@@ -32,7 +32,8 @@ enum {
     DQ_WS_NOISE1,    /* on the GPU: the step's host noise, labels and permutations */
     DQ_WS_NOISE2,
     DQ_WS_PERM,
-    DQ_WS_LABELS
+    DQ_WS_LABELS,
+    DQ_WS_TC_GRAD    /* the TC term's constant gradient of the discriminator logits */
 };
 
 float *dq_ws(dq_trainer *t, int slot, size_t n);
@@ -51,8 +52,12 @@ typedef struct {
     /* set by dq_head_forward */
     float *zq;          /* [b, decoder width] */
     const float *disc;  /* [b, disc width]: what the TC discriminator sees */
-    double reg;         /* the regulariser before its weight (KL or penalty) */
-    double weighted;    /* its share of the loss */
+    double reg;         /* the regulariser before its weight (KL or penalty),
+                           delivered at op_collect */
+    double weight;      /* its weight in the loss */
+    /* set by dq_pass_decode, delivered at op_collect */
+    double recon;       /* the reconstruction loss is recon / recon_divisor */
+    double recon_divisor;
 } dq_head_pass;
 
 void dq_head_forward(dq_trainer *t, dq_head_pass *p);
@@ -64,9 +69,11 @@ void dq_head_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
 
 /* Forward passes of the step (step.c), also used by GapST: the encoder and
  * head on b scaled images (p->z set, p->zq etc. from the head), and the
- * decoder on p->zq (output in DQ_WS_XHAT) returning the reconstruction loss. */
+ * decoder on p->zq (output in DQ_WS_XHAT) with the reconstruction loss.
+ * After op_collect, dq_pass_loss is the pass's loss without the TC term. */
 void dq_pass_encode(dq_trainer *t, const float *x, dq_head_pass *p);
-double dq_pass_decode(dq_trainer *t, const float *x, const dq_head_pass *p);
+void dq_pass_decode(dq_trainer *t, const float *x, dq_head_pass *p);
+double dq_pass_loss(const dq_head_pass *p);
 
 /* The heads (head.c: RELAXED and LOGITS; gaussian.c; ae.c: IDENTITY and
  * BIO; qlae.c; friede_head.c), dispatched by the two functions above. */

@@ -74,9 +74,26 @@ void nncu_upload(nncu_ctx *ctx, void *dst, const void *src, size_t bytes);
 void nncu_upload_async(nncu_ctx *ctx, void *dst, const void *src, size_t bytes);
 /* device -> host; waits for the copy (and all earlier work on ctx). */
 void nncu_download(nncu_ctx *ctx, void *dst, const void *src, size_t bytes);
+/* device -> host without waiting: dst must be pinned and holds the copy once
+ * the stream has passed this point (after nncu_sync).  Unlike nncu_download
+ * it may be recorded into a graph. */
+void nncu_download_async(nncu_ctx *ctx, void *dst, const void *src, size_t bytes);
 /* device -> device, queued on ctx's stream. */
 void nncu_copy(nncu_ctx *ctx, void *dst, const void *src, size_t bytes);
 void nncu_zero(nncu_ctx *ctx, void *p, size_t bytes);
+
+/* ---- CUDA graphs (nncu_ctx.cu) ---- */
+
+/* From nncu_graph_begin to nncu_graph_launch the work queued on ctx is
+ * recorded, not run; launch then runs it as one CUDA graph.  A recording of
+ * the same calls as the previous one, with other arguments (a training step's
+ * learning rate, temperature, Adam step), updates the previous graph's
+ * instantiation instead of making a new one.  Recorded work must not wait or
+ * allocate: no nncu_download, nncu_sync, pageable upload, or buffer that
+ * grows (run the work once unrecorded first, so that every buffer has its
+ * size). */
+void nncu_graph_begin(nncu_ctx *ctx);
+void nncu_graph_launch(nncu_ctx *ctx);
 
 /* ---- elementwise helpers and deterministic reductions (nncu_ctx.cu) ---- */
 

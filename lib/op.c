@@ -12,9 +12,27 @@
 #include "nn_cuda.h"
 
 static nncu_ctx *gpu;         /* NULL: the CPU */
-static double *gpu_loss;      /* one device double for loss forwards */
-static uint8_t *gpu_bytes;    /* staging for op_scale_u8_from_host */
+static uint8_t *gpu_bytes;    /* staging for op_scale_images_from_host */
 static size_t gpu_bytes_cap;
+
+/* Values read back at op_collect: loss forwards reduce into gpu_values, and
+ * every fetch is queued into the page-locked `stage` at the point of the
+ * call (a snapshot in stream order).  Fixed sizes, because a graph holds
+ * their addresses. */
+enum { VALUE_SLOTS = 64, STAGE_BYTES = 1 << 20, MAX_PENDING = 64 };
+static double *gpu_values;
+static int values_used;
+static unsigned char *stage;
+static size_t stage_used;
+static struct {
+    void *dst;
+    size_t off, bytes;
+} pending[MAX_PENDING];
+static int npending;
+
+/* Graphs: the first step runs eagerly to size every buffer; later ones are
+ * recorded and launched as one graph (unless DISQ_CUDA_GRAPHS=0). */
+static int graph_steps, recording;
 
 #define DISPATCH(gpu_call, cpu_call) \
     do {                             \
@@ -22,23 +40,27 @@ static size_t gpu_bytes_cap;
         else cpu_call;               \
     } while (0)
 
-/* A loss forward's value: queued into gpu_loss, then fetched. */
-static double gpu_loss_value(void) {
-    double v;
-    nncu_download(gpu, &v, gpu_loss, sizeof v);
-    return v;
+/* The next device double for a loss forward's value. */
+static double *value_slot(void) {
+    if (values_used == VALUE_SLOTS) dq_die(DQ_EXIT_FAIL, "op: more than %d values before op_collect", VALUE_SLOTS);
+    return gpu_values + values_used++;
 }
-#define LOSS(gpu_call, cpu_call) \
-    do {                         \
-        if (gpu) {               \
-            gpu_call;            \
-            return gpu_loss_value(); \
-        }                        \
-        return cpu_call;         \
+
+/* A loss forward: reduce into a device slot read back at op_collect, or on
+ * the CPU store the value at once. */
+#define LOSS_LATER(gpu_call, cpu_value, out) \
+    do {                                     \
+        if (gpu) {                           \
+            double *slot_ = value_slot();    \
+            gpu_call;                        \
+            op_fetch_later(out, slot_, sizeof(double)); \
+        } else {                             \
+            *(out) = cpu_value;              \
+        }                                    \
     } while (0)
 #else
 #define DISPATCH(gpu_call, cpu_call) cpu_call
-#define LOSS(gpu_call, cpu_call) return cpu_call
+#define LOSS_LATER(gpu_call, cpu_value, out) (*(out) = cpu_value)
 #endif
 
 int op_on_gpu(void) {
@@ -52,13 +74,17 @@ int op_on_gpu(void) {
 void op_use_cpu(void) {
 #ifdef DISQ_CUDA
     if (!gpu) return;
-    nncu_free(gpu_loss);
+    nncu_free(gpu_values);
+    nncu_host_free(stage);
     nncu_free(gpu_bytes);
     nncu_destroy(gpu);
     gpu = NULL;
-    gpu_loss = NULL;
+    gpu_values = NULL;
+    stage = NULL;
     gpu_bytes = NULL;
     gpu_bytes_cap = 0;
+    values_used = npending = graph_steps = recording = 0;
+    stage_used = 0;
 #endif
 }
 
@@ -69,7 +95,8 @@ void op_use_cuda(dq_precision precision) {
                                              [DQ_PRECISION_FP32] = NNCU_FP32,
                                              [DQ_PRECISION_BF16] = NNCU_BF16};
     gpu = nncu_create(as_nncu[precision]);
-    gpu_loss = nncu_malloc(sizeof *gpu_loss);
+    gpu_values = nncu_malloc(VALUE_SLOTS * sizeof *gpu_values);
+    stage = nncu_host_alloc(STAGE_BYTES);
 #else
     (void)precision;
     dq_die(DQ_EXIT_FAIL, "op_use_cuda: this disq was built without CUDA");
@@ -111,6 +138,52 @@ void op_select_or_die(const char *device, const char *precision, dq_model_kind k
 void op_sync(void) {
 #ifdef DISQ_CUDA
     if (gpu) nncu_sync(gpu);
+#endif
+}
+
+/* ---- values read back, graphs ---- */
+
+void op_fetch_later(void *host_dst, const void *src, size_t bytes) {
+#ifdef DISQ_CUDA
+    if (gpu) {
+        if (npending == MAX_PENDING || bytes > STAGE_BYTES - stage_used)
+            dq_die(DQ_EXIT_FAIL, "op_fetch_later: more than %d fetches or %d bytes before op_collect", MAX_PENDING,
+                   STAGE_BYTES);
+        nncu_download_async(gpu, stage + stage_used, src, bytes);
+        pending[npending].dst = host_dst;
+        pending[npending].off = stage_used;
+        pending[npending++].bytes = bytes;
+        stage_used += (bytes + 15) & ~(size_t)15;
+        return;
+    }
+#endif
+    memmove(host_dst, src, bytes);
+}
+
+void op_collect(void) {
+#ifdef DISQ_CUDA
+    if (!gpu) return;
+    nncu_sync(gpu);
+    for (int i = 0; i < npending; i++) memcpy(pending[i].dst, stage + pending[i].off, pending[i].bytes);
+    npending = values_used = 0;
+    stage_used = 0;
+#endif
+}
+
+void op_graph_begin(void) {
+#ifdef DISQ_CUDA
+    const char *env = getenv("DISQ_CUDA_GRAPHS");
+    if (!gpu || (env && strcmp(env, "0") == 0) || graph_steps++ == 0) return;
+    nncu_graph_begin(gpu);
+    recording = 1;
+#endif
+}
+
+void op_graph_launch(void) {
+#ifdef DISQ_CUDA
+    if (!recording) return;
+    recording = 0;
+    nncu_graph_launch(gpu);
 #endif
 }
 
@@ -295,16 +368,17 @@ void op_chw_to_hwc(const float *x, int b, int cells, int c, float *y) {
     DISPATCH(nncu_chw_to_hwc(gpu, x, b, cells, c, y), dq_chw_to_hwc(x, b, cells, c, y));
 }
 
-double op_mse_forward(const float *pred, const float *target, size_t n) {
-    LOSS(nncu_mse_forward(gpu, pred, target, n, gpu_loss), nn_mse_forward(pred, target, n));
+void op_mse_forward_later(const float *pred, const float *target, size_t n, double *out) {
+    LOSS_LATER(nncu_mse_forward(gpu, pred, target, n, slot_), nn_mse_forward(pred, target, n), out);
 }
 
 void op_mse_backward(const float *pred, const float *target, size_t n, float scale, float *dpred) {
     DISPATCH(nncu_mse_backward(gpu, pred, target, n, scale, dpred), nn_mse_backward(pred, target, n, scale, dpred));
 }
 
-double op_bce_logits_forward(const float *logits, const float *target, size_t n) {
-    LOSS(nncu_bce_logits_forward(gpu, logits, target, n, gpu_loss), nn_bce_logits_forward(logits, target, n));
+void op_bce_logits_forward_later(const float *logits, const float *target, size_t n, double *out) {
+    LOSS_LATER(nncu_bce_logits_forward(gpu, logits, target, n, slot_), nn_bce_logits_forward(logits, target, n),
+               out);
 }
 
 void op_bce_logits_backward(const float *logits, const float *target, size_t n, float scale,
@@ -313,9 +387,10 @@ void op_bce_logits_backward(const float *logits, const float *target, size_t n, 
              nn_bce_logits_backward(logits, target, n, scale, dlogits));
 }
 
-double op_cross_entropy_forward(const float *logits, const int32_t *labels, int rows, int k) {
-    LOSS(nncu_cross_entropy_forward(gpu, logits, labels, rows, k, gpu_loss),
-         nn_cross_entropy_forward(logits, labels, rows, k));
+void op_cross_entropy_forward_later(const float *logits, const int32_t *labels, int rows, int k,
+                                    double *out) {
+    LOSS_LATER(nncu_cross_entropy_forward(gpu, logits, labels, rows, k, slot_),
+               nn_cross_entropy_forward(logits, labels, rows, k), out);
 }
 
 void op_cross_entropy_backward(const float *logits, const int32_t *labels, int rows, int k,
@@ -336,8 +411,8 @@ void op_gumbel_softmax_backward(const float *y, const float *dy, float tau, floa
              nn_gumbel_softmax_backward(y, dy, tau, dlogits, rows, k));
 }
 
-double op_kl_uniform_forward(const float *logits, int rows, int k) {
-    LOSS(nncu_kl_uniform_forward(gpu, logits, rows, k, gpu_loss), nn_kl_uniform_forward(logits, rows, k));
+void op_kl_uniform_forward_later(const float *logits, int rows, int k, double *out) {
+    LOSS_LATER(nncu_kl_uniform_forward(gpu, logits, rows, k, slot_), nn_kl_uniform_forward(logits, rows, k), out);
 }
 
 void op_kl_uniform_backward(const float *logits, int rows, int k, float scale, float *dlogits) {

@@ -9,8 +9,9 @@
  * op_* buffer exists.
  *
  * Arguments and semantics are nn.h's (outputs overwritten, weight gradients
- * accumulated, the same aliasing).  Loss forwards return their value on the
- * host, which on the GPU waits for the work queued so far.
+ * accumulated, the same aliasing).  Loss forwards deliver their value to a
+ * host double at op_collect (on the CPU at once), so that a training step
+ * waits for the GPU once, at its end, and can be recorded as a CUDA graph.
  *
  * The kinds whose heads or networks need ops without a CUDA twin (Gaussian,
  * AE, BioAE, QLAE heads; the Friede networks) call nn.h directly and run on
@@ -48,6 +49,23 @@ void op_select_or_die(const char *device, const char *precision, dq_model_kind k
 int op_kind_runs_on_gpu(dq_model_kind kind);
 /* Waits for the queued work (nothing on the CPU). */
 void op_sync(void);
+
+/* ---- values read back, graphs ---- */
+
+/* Copy bytes of device memory src, as they are at this point of the work, to
+ * host_dst at the next op_collect (on the CPU: now).  host_dst must stay
+ * valid until then. */
+void op_fetch_later(void *host_dst, const void *src, size_t bytes);
+/* Waits for the device and delivers every value and fetch since the last
+ * collect (nothing on the CPU). */
+void op_collect(void);
+/* Between these two the GPU's work is recorded and then launched as one CUDA
+ * graph (nncu_graph_begin): from the second call on, so that the first run
+ * sizes every buffer, and unless the environment sets DISQ_CUDA_GRAPHS=0.
+ * The ops between must not wait: no op_download, op_upload, op_collect or
+ * growing buffer.  Nothing on the CPU. */
+void op_graph_begin(void);
+void op_graph_launch(void);
 
 /* ---- memory on the device ---- */
 
@@ -102,12 +120,13 @@ void op_upsample2_backward(const float *dy, int n, int h, int w, int c, float *d
 void op_hwc_to_chw(const float *x, int b, int cells, int c, float *y);
 void op_chw_to_hwc(const float *x, int b, int cells, int c, float *y);
 
-double op_mse_forward(const float *pred, const float *target, size_t n);
+void op_mse_forward_later(const float *pred, const float *target, size_t n, double *out);
 void op_mse_backward(const float *pred, const float *target, size_t n, float scale, float *dpred);
-double op_bce_logits_forward(const float *logits, const float *target, size_t n);
+void op_bce_logits_forward_later(const float *logits, const float *target, size_t n, double *out);
 void op_bce_logits_backward(const float *logits, const float *target, size_t n, float scale,
                             float *dlogits);
-double op_cross_entropy_forward(const float *logits, const int32_t *labels, int rows, int k);
+void op_cross_entropy_forward_later(const float *logits, const int32_t *labels, int rows, int k,
+                                    double *out);
 void op_cross_entropy_backward(const float *logits, const int32_t *labels, int rows, int k,
                                float scale, float *dlogits);
 
@@ -115,7 +134,7 @@ void op_gumbel_softmax_forward(const float *logits, const float *g, float noise_
                                float *y, int rows, int k);
 void op_gumbel_softmax_backward(const float *y, const float *dy, float tau, float *dlogits,
                                 int rows, int k);
-double op_kl_uniform_forward(const float *logits, int rows, int k);
+void op_kl_uniform_forward_later(const float *logits, int rows, int k, double *out);
 void op_kl_uniform_backward(const float *logits, int rows, int k, float scale, float *dlogits);
 void op_argmax_rows(const float *x, int rows, int k, int32_t *idx);
 void op_onehot(const int32_t *idx, int rows, int k, float *y);

@@ -16,7 +16,7 @@ void dq_head_qlae_forward(dq_trainer *t, dq_head_pass *p) {
     nn_qlae_nearest(p->z, DQ_W(&mdl->params, mdl->codebook), p->b, c->d, c->K, code, p->zq);
     p->disc = p->zq;
     p->reg = n ? nn_mse_forward(p->zq, p->z, n) : 0;
-    p->weighted = 2 * c->beta * p->reg;
+    p->weight = 2 * c->beta;
 }
 
 void dq_head_qlae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,

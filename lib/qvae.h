@@ -42,7 +42,7 @@ typedef struct {
     double tau, lr;
 } dq_step_stats;
 
-enum { DQ_NBUF = 20 };
+enum { DQ_NBUF = 21 };
 
 typedef struct {
     dq_model model;

@@ -22,18 +22,23 @@ void dq_pass_encode(dq_trainer *t, const float *x, dq_head_pass *p) {
     dq_head_forward(t, p);
 }
 
-double dq_pass_decode(dq_trainer *t, const float *x, const dq_head_pass *p) {
+void dq_pass_decode(dq_trainer *t, const float *x, dq_head_pass *p) {
     const dq_model *mdl = &t->model;
     const dq_model_config *c = &mdl->cfg;
     const size_t npix = (size_t)p->b * c->H * c->W * c->channels;
     float *xhat = dq_ws(t, DQ_WS_XHAT, npix);
     if (is_friede(c)) {
         dq_friede_decoder_forward(&mdl->fdec, &mdl->params, &t->dec_s, p->zq, p->b, xhat);
-        return op_bce_logits_forward(xhat, x, npix) / p->b;
+        op_bce_logits_forward_later(xhat, x, npix, &p->recon);
+        p->recon_divisor = p->b;
+        return;
     }
     dq_decoder_forward(&mdl->dec, &mdl->params, &t->dec_s, p->zq, p->b, xhat);
-    return op_mse_forward(xhat, x, npix);
+    op_mse_forward_later(xhat, x, npix, &p->recon);
+    p->recon_divisor = 1;
 }
+
+double dq_pass_loss(const dq_head_pass *p) { return p->recon / p->recon_divisor + p->weight * p->reg; }
 
 /* Gradients of the reconstruction loss down to the decoder input. */
 static void decode_backward(dq_trainer *t, const float *x, const dq_head_pass *p, float *dzq) {
@@ -67,108 +72,119 @@ static const void *on_device(dq_trainer *t, int slot, const void *host, size_t b
     return dev;
 }
 
-static void vae_update(dq_trainer *t, const float *x, int b, const float *noise, float tau,
-                       double lr, dq_step_stats *st) {
+/* The VAE update on x through pass p (noise set).  For factor kinds the
+ * discriminator's logits of the joint sample are fetched into logits_host
+ * (for the TC estimate) and dlogits is the constant gradient of
+ * gamma mean(l0 - l1) with respect to them. */
+static void vae_update(dq_trainer *t, const float *x, dq_head_pass *p, const float *dlogits,
+                       float *logits_host, double lr) {
     dq_model *mdl = &t->model;
     dq_param_set *P = &mdl->params;
     const dq_model_config *c = &mdl->cfg;
-    const int factor = dq_model_kind_is_factor(c->kind), dw = dq_kind_disc_width(c);
-
-    dq_head_pass p = {.b = b, .noise = noise, .tau = tau, .mode = DQ_SAMPLE_NOISY,
-                      .noise_scale = (float)dq_kind_noise_scale(c, t->step)};
-    dq_pass_encode(t, x, &p);
-    st->recon = dq_pass_decode(t, x, &p);
-    st->kl = p.reg;
-    st->tc = 0;
-    float *dlogits = NULL, *ddisc = NULL;
+    const int b = p->b, factor = dq_model_kind_is_factor(c->kind), dw = dq_kind_disc_width(c);
+    dq_pass_encode(t, x, p);
+    dq_pass_decode(t, x, p);
+    float *ddisc = NULL;
     if (factor) {
         /* keep the joint sample for the discriminator update */
-        op_copy(dq_ws(t, DQ_WS_DISC_IN, (size_t)2 * b * dw), p.disc, (size_t)b * dw * sizeof(float));
-        float *logits = dq_ws(t, DQ_WS_DISC_GRAD, (size_t)b * (4 + dw));
-        dlogits = logits + 2 * b;
-        ddisc = logits + 4 * b;
-        dq_tcdisc_forward(&mdl->disc, P, &t->disc_s, p.disc, b, logits);
-        float *host = dq_malloc((size_t)2 * b * sizeof *host);
-        op_download(host, logits, (size_t)2 * b * sizeof *host);
-        double s = 0;
-        for (int i = 0; i < b; i++) s += (double)host[2 * i] - host[2 * i + 1];
-        st->tc = s / b;
-        free(host);
+        op_copy(dq_ws(t, DQ_WS_DISC_IN, (size_t)2 * b * dw), p->disc, (size_t)b * dw * sizeof(float));
+        float *logits = dq_ws(t, DQ_WS_DISC_GRAD, (size_t)b * (2 + dw));
+        ddisc = logits + 2 * b;
+        dq_tcdisc_forward(&mdl->disc, P, &t->disc_s, p->disc, b, logits);
+        op_fetch_later(logits_host, logits, (size_t)2 * b * sizeof(float));
     }
-    st->loss = st->recon + p.weighted + c->gamma * st->tc;
-
     dq_params_zero_grad(P, DQ_GROUP_MODEL);
     float *dzq = dq_ws(t, DQ_WS_DZQ, (size_t)b * dq_kind_decoder_width(c));
     float *dz = dq_ws(t, DQ_WS_DZ, (size_t)b * dq_kind_encoder_width(c));
-    decode_backward(t, x, &p, dzq);
-    if (factor) {
-        /* d/dlogits of gamma mean(l0 - l1); D itself is not trained here */
-        float *host = dq_malloc((size_t)2 * b * sizeof *host);
-        for (int i = 0; i < b; i++) {
-            host[2 * i] = (float)(c->gamma / b);
-            host[2 * i + 1] = (float)(-c->gamma / b);
-        }
-        op_upload(dlogits, host, (size_t)2 * b * sizeof *host);
-        free(host);
-        dq_tcdisc_backward(&mdl->disc, P, &t->disc_s, p.disc, dlogits, b, ddisc, 0);
-    }
-    dq_head_backward(t, &p, dzq, ddisc, dz);
+    decode_backward(t, x, p, dzq);
+    /* D itself is not trained here */
+    if (factor) dq_tcdisc_backward(&mdl->disc, P, &t->disc_s, p->disc, dlogits, b, ddisc, 0);
+    dq_head_backward(t, p, dzq, ddisc, dz);
     encode_backward(t, x, dz, b);
     dq_trainer_adam_step(t, DQ_GROUP_MODEL, lr);
 }
 
-static void disc_update(dq_trainer *t, const float *x2, int b, const dq_step_noise *nz, float tau,
-                        double lr, dq_step_stats *st) {
+/* The discriminator update: x2 through pass p (noise set), each latent's
+ * slice permuted by perm, labels 0 for the joint half and 1 for the permuted
+ * one; the loss goes to *loss at op_collect. */
+static void disc_update(dq_trainer *t, const float *x2, dq_head_pass *p, const int32_t *perm,
+                        const int32_t *labels, double lr, double *loss) {
     dq_model *mdl = &t->model;
     dq_param_set *P = &mdl->params;
     const dq_model_config *c = &mdl->cfg;
+    const int b = p->b;
     const size_t width = (size_t)dq_kind_disc_width(c);
     /* the first half holds x1's latents from the VAE update (old encoder), the
      * "joint" sample; a latent's slice of the input is width/d wide */
     float *in = dq_ws(t, DQ_WS_DISC_IN, 2 * b * width);
-    const size_t noise = (size_t)b * dq_kind_noise_width(c);
-    dq_head_pass p = {.b = b, .noise = on_device(t, DQ_WS_NOISE2, nz->g2, noise * sizeof(float)),
-                      .tau = tau, .mode = DQ_SAMPLE_NOISY,
-                      .noise_scale = (float)dq_kind_noise_scale(c, t->step)};
-    dq_pass_encode(t, x2, &p);
-    const int32_t *perm = on_device(t, DQ_WS_PERM, nz->perm, (size_t)c->d * b * sizeof(int32_t));
-    op_perm_latents(p.disc, b, c->d, (int)width / c->d, perm, in + b * width);
-
-    int32_t *host = dq_malloc((size_t)2 * b * sizeof *host);
-    for (int i = 0; i < 2 * b; i++) host[i] = i >= b;
-    const int32_t *labels = on_device(t, DQ_WS_LABELS, host, (size_t)2 * b * sizeof *host);
+    dq_pass_encode(t, x2, p);
+    op_perm_latents(p->disc, b, c->d, (int)width / c->d, perm, in + b * width);
     float *logits = dq_ws(t, DQ_WS_DISC_GRAD, (size_t)8 * b), *dlogits = logits + 4 * b;
     dq_tcdisc_forward(&mdl->disc, P, &t->disc_s, in, 2 * b, logits);
     /* the mean over both halves is 1/2 (mean CE_0 + mean CE_1) */
-    st->disc = op_cross_entropy_forward(logits, labels, 2 * b, 2);
+    op_cross_entropy_forward_later(logits, labels, 2 * b, 2, loss);
     dq_params_zero_grad(P, DQ_GROUP_DISC);
     op_cross_entropy_backward(logits, labels, 2 * b, 2, 1.0f, dlogits);
     dq_tcdisc_backward(&mdl->disc, P, &t->disc_s, in, dlogits, 2 * b, NULL, 1);
-    free(host);
     dq_trainer_adam_step(t, DQ_GROUP_DISC, lr);
 }
 
+/* Everything the step reads from the host is on the device before the
+ * recorded part begins, and everything it reports comes back after it, at
+ * one wait (op_collect): between them the work can run as one CUDA graph. */
 void dq_train_step(dq_trainer *t, const uint8_t *x, int batch, const dq_step_noise *noise,
                    dq_step_stats *st) {
     const dq_model_config *c = &t->model.cfg;
     const int factor = dq_model_kind_is_factor(c->kind);
     const int b = dq_step_noise_rows(c, batch);
-    const size_t img = (size_t)c->H * c->W * c->channels;
+    const size_t img = (size_t)c->H * c->W * c->channels, nnoise = (size_t)b * dq_kind_noise_width(c);
     memset(st, 0, sizeof *st);
     st->tau = dq_gumbel_tau(c->tau_rate, t->step);
     st->lr = t->sched[DQ_GROUP_MODEL].lr;
-    float *x1 = dq_ws(t, DQ_WS_X1, b * img);
+    const dq_head_pass pass = {.b = b, .tau = (float)st->tau, .mode = DQ_SAMPLE_NOISY,
+                               .noise_scale = (float)dq_kind_noise_scale(c, t->step)};
+    dq_head_pass p1 = pass, p2 = pass;
+    float *x1 = dq_ws(t, DQ_WS_X1, b * img), *x2 = NULL;
     op_scale_images_from_host(c, x, b * img, x1);
-    const float *g1 = on_device(t, DQ_WS_NOISE1, noise->g1, (size_t)b * dq_kind_noise_width(c) * sizeof(float));
-    vae_update(t, x1, b, g1, (float)st->tau, st->lr, st);
+    p1.noise = on_device(t, DQ_WS_NOISE1, noise->g1, nnoise * sizeof(float));
+    const int32_t *perm = NULL, *labels = NULL;
+    const float *dlogits = NULL;
+    int32_t *lab = NULL;
+    float *dl = NULL, *logits = NULL; /* [2b] each: TC gradient, fetched logits */
     if (factor) {
-        float *x2 = dq_ws(t, DQ_WS_X2, b * img);
+        x2 = dq_ws(t, DQ_WS_X2, b * img);
         op_scale_images_from_host(c, x + b * img, b * img, x2);
-        disc_update(t, x2, b, noise, (float)st->tau, t->sched[DQ_GROUP_DISC].lr, st);
+        p2.noise = on_device(t, DQ_WS_NOISE2, noise->g2, nnoise * sizeof(float));
+        perm = on_device(t, DQ_WS_PERM, noise->perm, (size_t)c->d * b * sizeof(int32_t));
+        lab = dq_malloc((size_t)2 * b * sizeof *lab);
+        for (int i = 0; i < 2 * b; i++) lab[i] = i >= b;
+        labels = on_device(t, DQ_WS_LABELS, lab, (size_t)2 * b * sizeof *lab);
+        /* d/dlogits of gamma mean(l0 - l1) */
+        dl = dq_malloc((size_t)4 * b * sizeof *dl);
+        logits = dl + 2 * b;
+        for (int i = 0; i < b; i++) {
+            dl[2 * i] = (float)(c->gamma / b);
+            dl[2 * i + 1] = (float)(-c->gamma / b);
+        }
+        dlogits = on_device(t, DQ_WS_TC_GRAD, dl, (size_t)2 * b * sizeof *dl);
     }
+    op_graph_begin();
+    vae_update(t, x1, &p1, dlogits, logits, st->lr);
+    if (factor) disc_update(t, x2, &p2, perm, labels, t->sched[DQ_GROUP_DISC].lr, &st->disc);
+    op_graph_launch();
+    /* the wait also covers the upload of x, which may be a page-locked
+     * buffer that the caller refills once this returns */
+    op_collect();
+    st->recon = p1.recon / p1.recon_divisor;
+    st->kl = p1.reg;
+    if (factor) {
+        double s = 0;
+        for (int i = 0; i < b; i++) s += (double)logits[2 * i] - logits[2 * i + 1];
+        st->tc = s / b;
+    }
+    st->loss = dq_pass_loss(&p1) + c->gamma * st->tc;
+    free(lab);
+    free(dl);
     for (int g = 0; g < DQ_NGROUPS; g++) dq_cosine_lr_step(&t->sched[g]);
     t->step++;
-    /* x may be a page-locked buffer that the caller refills once this
-     * returns, and its upload to the device may still be in flight */
-    op_sync();
 }

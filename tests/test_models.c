@@ -12,6 +12,7 @@
 #include "friede.h"
 #include "head.h"
 #include "nn.h"
+#include "op.h"
 #include "util.h"
 
 #define FIXTURES "tests/fixtures/models/"
@@ -47,16 +48,18 @@ static void tiny_config(dq_model_config *c, dq_model_kind kind) {
 
 /* ---- gradients of the head's loss terms ---- */
 
-/* f = sum rq.zq + sum rd.disc + weighted, the head's part of a loss whose
- * decoder and discriminator gradients are rq and rd.  QLAE's straight-through
- * decoder path is not a derivative, so there f = weighted / 2, the commit
- * term (gradient to z) or the quantize term (gradient to the values), which
- * have the same value. */
+/* f = sum rq.zq + sum rd.disc + weight * reg, the head's part of a loss
+ * whose decoder and discriminator gradients are rq and rd.  QLAE's
+ * straight-through decoder path is not a derivative, so there f is half the
+ * weighted term, the commit term (gradient to z) or the quantize term
+ * (gradient to the values), which have the same value. */
 static double head_objective(dq_trainer *t, dq_head_pass *p, const float *rq, const float *rd) {
     const dq_model_config *c = &t->model.cfg;
     dq_head_forward(t, p);
-    if (dq_kind_head(c->kind) == DQ_HEAD_QLAE) return p->weighted / 2;
-    double f = p->weighted;
+    op_collect();
+    const double weighted = p->weight * p->reg;
+    if (dq_kind_head(c->kind) == DQ_HEAD_QLAE) return weighted / 2;
+    double f = weighted;
     const size_t nq = (size_t)p->b * dq_kind_decoder_width(c), nd = (size_t)p->b * dq_kind_disc_width(c);
     for (size_t i = 0; i < nq; i++) f += (double)rq[i] * p->zq[i];
     for (size_t i = 0; i < nd; i++) f += (double)rd[i] * p->disc[i];
