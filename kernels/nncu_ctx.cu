@@ -118,12 +118,15 @@ extern "C" void nncu_graph_launch(nncu_ctx *ctx) {
     NNCU_CHECK(cudaStreamEndCapture(ctx->stream, &recorded));
     if (ctx->graph) {
         cudaGraphExecUpdateResultInfo info;
-        if (cudaGraphExecUpdate(ctx->graph, recorded, &info) != cudaSuccess) {
-            // another shape of work: instantiate afresh (the failed update
-            // leaves no sticky error, but clear the last-error slot anyway)
+        cudaError_t e = cudaGraphExecUpdate(ctx->graph, recorded, &info);
+        if (e == cudaErrorGraphExecUpdateFailure) {
+            // another shape of work: instantiate afresh (clearing the
+            // non-sticky error the failed update left)
             (void)cudaGetLastError();
             NNCU_CHECK(cudaGraphExecDestroy(ctx->graph));
             ctx->graph = nullptr;
+        } else {
+            NNCU_CHECK(e);
         }
     }
     if (!ctx->graph) NNCU_CHECK(cudaGraphInstantiate(&ctx->graph, recorded, 0));
@@ -141,6 +144,11 @@ extern "C" void nncu_zero(nncu_ctx *ctx, void *p, size_t bytes) {
 
 static void *grow(nncu_ctx *ctx, nncu_buffer *b, size_t bytes) {
     if (bytes > b->bytes) {
+        cudaStreamCaptureStatus capturing;
+        NNCU_CHECK(cudaStreamIsCapturing(ctx->stream, &capturing));
+        if (capturing != cudaStreamCaptureStatusNone)
+            dq_die(DQ_EXIT_FAIL, "cuda: a scratch buffer grows (%zu -> %zu bytes) inside a recorded graph; "
+                   "DISQ_CUDA_GRAPHS=0 runs without graphs", b->bytes, bytes);
         // The old buffer may still be read by queued kernels.
         nncu_sync(ctx);
         nncu_free(b->p);

@@ -30,9 +30,9 @@ static struct {
 } pending[MAX_PENDING];
 static int npending;
 
-/* Graphs: the first step runs eagerly to size every buffer; later ones are
- * recorded and launched as one graph (unless DISQ_CUDA_GRAPHS=0). */
-static int graph_steps, recording;
+/* Whether op_graph_begin started a recording, and how many graphs ran. */
+static int recording;
+static long graph_launches;
 
 #define DISPATCH(gpu_call, cpu_call) \
     do {                             \
@@ -83,7 +83,7 @@ void op_use_cpu(void) {
     stage = NULL;
     gpu_bytes = NULL;
     gpu_bytes_cap = 0;
-    values_used = npending = graph_steps = recording = 0;
+    values_used = npending = recording = 0;
     stage_used = 0;
 #endif
 }
@@ -170,12 +170,14 @@ void op_collect(void) {
 #endif
 }
 
-void op_graph_begin(void) {
+void op_graph_begin(int warm) {
 #ifdef DISQ_CUDA
     const char *env = getenv("DISQ_CUDA_GRAPHS");
-    if (!gpu || (env && strcmp(env, "0") == 0) || graph_steps++ == 0) return;
+    if (!gpu || !warm || (env && strcmp(env, "0") == 0)) return;
     nncu_graph_begin(gpu);
     recording = 1;
+#else
+    (void)warm;
 #endif
 }
 
@@ -184,8 +186,11 @@ void op_graph_launch(void) {
     if (!recording) return;
     recording = 0;
     nncu_graph_launch(gpu);
+    graph_launches++;
 #endif
 }
+
+long op_graph_launches(void) { return graph_launches; }
 
 /* ---- memory ---- */
 
@@ -200,6 +205,9 @@ void op_free(void *p) { DISPATCH(nncu_free(p), free(p)); }
 
 void op_buf_reserve(float **buf, size_t *cap, size_t n) {
     if (n <= *cap) return;
+    if (recording)
+        dq_die(DQ_EXIT_FAIL, "op_buf_reserve: a buffer grows (%zu -> %zu floats) inside a recorded step; "
+               "DISQ_CUDA_GRAPHS=0 runs without graphs", *cap, n);
     op_free(*buf);
     *buf = op_alloc(n * sizeof(float));
     *cap = n;

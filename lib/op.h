@@ -60,12 +60,15 @@ void op_fetch_later(void *host_dst, const void *src, size_t bytes);
  * collect (nothing on the CPU). */
 void op_collect(void);
 /* Between these two the GPU's work is recorded and then launched as one CUDA
- * graph (nncu_graph_begin): from the second call on, so that the first run
- * sizes every buffer, and unless the environment sets DISQ_CUDA_GRAPHS=0.
- * The ops between must not wait: no op_download, op_upload, op_collect or
- * growing buffer.  Nothing on the CPU. */
-void op_graph_begin(void);
+ * graph (nncu_graph_begin), when `warm` (the same work has run before, so
+ * every buffer has its size) and unless the environment sets
+ * DISQ_CUDA_GRAPHS=0.  The ops between must not wait: no op_download,
+ * op_upload, op_collect or growing buffer (which dies naming itself).
+ * Nothing on the CPU. */
+void op_graph_begin(int warm);
 void op_graph_launch(void);
+/* Graphs launched so far by this process (tests). */
+long op_graph_launches(void);
 
 /* ---- memory on the device ---- */
 

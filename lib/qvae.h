@@ -50,6 +50,8 @@ typedef struct {
     op_adam *dev_opt[DQ_NGROUPS]; /* on the GPU: the optimizers' device twins */
     dq_cosine_lr sched[DQ_NGROUPS];
     long long step; /* iterations done */
+    int last_batch; /* images of the last step on this device (0: none), so
+                       that a step of the same size may run as a CUDA graph */
     dq_net_state enc_s, dec_s, disc_s;
     float *buf[DQ_NBUF]; /* step workspace, see qvae.c */
     size_t cap[DQ_NBUF];

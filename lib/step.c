@@ -168,7 +168,8 @@ void dq_train_step(dq_trainer *t, const uint8_t *x, int batch, const dq_step_noi
         }
         dlogits = on_device(t, DQ_WS_TC_GRAD, dl, (size_t)2 * b * sizeof *dl);
     }
-    op_graph_begin();
+    op_graph_begin(t->last_batch == batch);
+    t->last_batch = batch;
     vae_update(t, x1, &p1, dlogits, logits, st->lr);
     if (factor) disc_update(t, x2, &p2, perm, labels, t->sched[DQ_GROUP_DISC].lr, &st->disc);
     op_graph_launch();
