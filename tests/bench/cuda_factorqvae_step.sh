@@ -4,7 +4,8 @@
 # same run.  PyTorch: tests/bench/torch_factorqvae_step.py (fp32, TF32, bf16
 # autocast, torch.compile).  disq: `train --device cuda` in bf16, tf32 and fp32 on
 # procedural shapes3d, ms/step from its --log over the steps after the first
-# WARMUP (which build the cuDNN plans), and `enc --device cuda` images/s.
+# WARMUP (which build the cuDNN plans), also with DISQ_CUDA_GRAPHS=0 to see
+# what the step's CUDA graph gains, and `enc --device cuda` images/s.
 # Needs a CUDA build and a GPU; a torch with CUDA in $PYTHON for the
 # reference.  Environment: BIN, PYTHON, STEPS (default 30), WARMUP (5),
 # TORCH_BENCH_ARGS (e.g. "--steps 50").
@@ -31,20 +32,33 @@ fi
 
 "$BIN/dsload" shapes3d --procedural --no-cache --sample $((512 * STEPS)) --batch 512 >"$tmp/s.dqs" 2>/dev/null ||
     { echo "cuda_factorqvae_step: dsload failed"; exit 1; }
-for prec in bf16 tf32 fp32; do
-    "$BIN/train" -o "$tmp/m.safetensors" --device cuda --precision "$prec" --steps "$STEPS" --save-every 0 \
-        --log "$tmp/$prec.tsv" <"$tmp/s.dqs" 2>"$tmp/err" ||
-        { echo "cuda_factorqvae_step: train --precision $prec failed: $(tail -n 2 "$tmp/err")"; exit 1; }
-    # seconds (column 9) is the time since the start at the end of each step
+# time_train NAME PREC [ENV...]: ms/step of train --device cuda --precision
+# PREC, from its log's seconds (column 9: time since the start at the end of
+# each step) over the steps after WARMUP
+time_train() {
+    name=$1 prec=$2
+    shift 2
+    env "$@" "$BIN/train" -o "$tmp/m.safetensors" --device cuda --precision "$prec" --steps "$STEPS" \
+        --save-every 0 --log "$tmp/$name.tsv" <"$tmp/s.dqs" 2>"$tmp/err" ||
+        { echo "cuda_factorqvae_step: train $name failed: $(tail -n 2 "$tmp/err")"; exit 1; }
     ms=$(awk -F '\t' -v w="$WARMUP" 'NR > 1 { t[$1] = $9; last = $1 }
-        END { printf "%.2f", (t[last] - t[w]) / (last - w) * 1000 }' "$tmp/$prec.tsv")
-    echo "disq $prec: $ms ms/step, $(echo "$ms" | awk '{ printf "%.0f", 512 / ($1 / 1000) }') images/s"
+        END { printf "%.2f", (t[last] - t[w]) / (last - w) * 1000 }' "$tmp/$name.tsv")
+    echo "disq $name: $ms ms/step, $(echo "$ms" | awk '{ printf "%.0f", 512 / ($1 / 1000) }') images/s"
+}
+
+for prec in bf16 tf32 fp32; do
+    time_train "$prec" "$prec"
     for ref in "$prec" bf16 compile; do
         r=$(awk -v m="torch $ref:" 'index($0, m) == 1 && $4 == "ms/step," { print $3 }' "$tmp/torch.txt")
         [ -n "$r" ] && echo "$r $ms" | awk -v p="$prec" -v ref="$ref" \
             '{ printf "disq %s vs torch %s: %.2fx\n", p, ref, $1 / $2 }'
     done
 done
+# each step is recorded afresh and the recording updates the last graph: see
+# whether that beats launching op by op
+with_graphs=$ms
+time_train "fp32 without graphs" fp32 DISQ_CUDA_GRAPHS=0
+echo "$ms $with_graphs" | awk '{ printf "disq fp32 graphs vs op by op: %.2fx\n", $1 / $2 }'
 
 start=$(date +%s.%N)
 "$BIN/enc" -m "$tmp/m.safetensors" --device cuda <"$tmp/s.dqs" >/dev/null 2>"$tmp/err" ||
