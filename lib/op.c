@@ -8,6 +8,11 @@
 #include "kinds.h"
 #include "util.h"
 
+/* Whether op_graph_begin started a recording, and how many graphs ran
+ * (always 0 without CUDA). */
+static int recording;
+static long graph_launches;
+
 #ifdef DISQ_CUDA
 #include "nn_cuda.h"
 
@@ -30,9 +35,6 @@ static struct {
 } pending[MAX_PENDING];
 static int npending;
 
-/* Whether op_graph_begin started a recording, and how many graphs ran. */
-static int recording;
-static long graph_launches;
 
 #define DISPATCH(gpu_call, cpu_call) \
     do {                             \
