@@ -35,7 +35,6 @@ static struct {
 } pending[MAX_PENDING];
 static int npending;
 
-
 #define DISPATCH(gpu_call, cpu_call) \
     do {                             \
         if (gpu) gpu_call;           \
