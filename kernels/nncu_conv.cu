@@ -34,7 +34,8 @@ struct nncu_conv_plan {
     cudnnConvolutionBwdDataAlgo_t data_algo;
     cudnnConvolutionBwdFilterAlgo_t filter_algo;
     size_t fwd_ws, data_ws, filter_ws;
-    float *w_krsc, *dw_krsc; // NULL for 1x1 kernels and for NNCU_BF16 (bf16 slots)
+    bool bf16;               // bfloat16 descriptors (NNCU_BF16 unless cuDNN has none, see make_plan)
+    float *w_krsc, *dw_krsc; // NULL for 1x1 kernels and for bf16 plans (bf16 slots)
     nncu_conv_plan *next;
 };
 
@@ -55,19 +56,18 @@ static cudnnConvolutionDescriptor_t make_conv_desc(const nn_conv *g, cudnnMathTy
     return d;
 }
 
-// Walks cuDNN's heuristic ranking of one direction and returns the first
-// usable algorithm with its descriptor (math type set) and workspace size.
-// `rank(desc, max, &count, perf)` and `workspace(desc, algo, &bytes)` wrap
-// the direction's cuDNN calls.
+// Walks cuDNN's heuristic ranking of one direction and finds the first
+// usable algorithm with its descriptor (math type set) and workspace size;
+// false (nothing set) when there is none.  `rank(desc, max, &count, perf)`
+// and `workspace(desc, algo, &bytes)` wrap the direction's cuDNN calls.
 template <class Perf, class Algo, class Rank, class Workspace>
-static void choose(nncu_ctx *ctx, const nn_conv *g, const char *direction, Rank rank,
-                   Workspace workspace, cudnnConvolutionDescriptor_t *desc_out, Algo *algo_out,
-                   size_t *ws_out) {
+static bool choose(nncu_ctx *ctx, const nn_conv *g, Rank rank, Workspace workspace,
+                   cudnnConvolutionDescriptor_t *desc_out, Algo *algo_out, size_t *ws_out) {
     const cudnnMathType_t ranking_math = ctx->precision == NNCU_FP32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
     cudnnConvolutionDescriptor_t desc = make_conv_desc(g, ranking_math);
     Perf perf[16];
     int count = 0;
-    NNCU_CHECK(rank(desc, 16, &count, perf));
+    if (rank(desc, 16, &count, perf) != CUDNN_STATUS_SUCCESS) count = 0; // e.g. a type pairing it lacks
     for (int i = 0; i < count; i++) {
         if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].determinism != CUDNN_DETERMINISTIC)
             continue;
@@ -83,32 +83,37 @@ static void choose(nncu_ctx *ctx, const nn_conv *g, const char *direction, Rank 
         *desc_out = desc;
         *algo_out = perf[i].algo;
         *ws_out = bytes;
-        return;
+        return true;
     }
-    dq_die(DQ_EXIT_FAIL,
-           "cuda: cudnn: no deterministic %s algorithm for conv n=%d %dx%dx%d -> %d, kernel %dx%d, "
-           "stride %d, pad %d",
-           direction, g->n, g->h, g->w, g->cin, g->cout, g->kh, g->kw, g->stride, g->pad);
+    NNCU_CHECK(cudnnDestroyConvolutionDescriptor(desc));
+    return false;
 }
 
-static nncu_conv_plan *make_plan(nncu_ctx *ctx, const nn_conv *g) {
-    nncu_conv_plan *p = (nncu_conv_plan *)dq_malloc(sizeof *p);
-    *p = nncu_conv_plan{};
-    p->g = *g;
-    p->oh = nn_conv2d_out_h(g);
-    p->ow = nn_conv2d_out_w(g);
+static void destroy_descriptors(nncu_conv_plan *p) {
+    cudnnConvolutionDescriptor_t *conv[3] = {&p->fwd_desc, &p->data_desc, &p->filter_desc};
+    for (cudnnConvolutionDescriptor_t *d : conv)
+        if (*d) NNCU_CHECK(cudnnDestroyConvolutionDescriptor(*d));
+    NNCU_CHECK(cudnnDestroyTensorDescriptor(p->x_desc));
+    NNCU_CHECK(cudnnDestroyTensorDescriptor(p->y_desc));
+    NNCU_CHECK(cudnnDestroyFilterDescriptor(p->w_desc));
+}
+
+// Descriptors of x, w and y in `type` and an algorithm for each direction:
+// false (descriptors destroyed) when a direction has none.
+static bool describe(nncu_ctx *ctx, nncu_conv_plan *p, cudnnDataType_t type) {
+    const nn_conv *g = &p->g;
+    p->fwd_desc = p->data_desc = p->filter_desc = nullptr;
     NNCU_CHECK(cudnnCreateTensorDescriptor(&p->x_desc));
     NNCU_CHECK(cudnnCreateTensorDescriptor(&p->y_desc));
     NNCU_CHECK(cudnnCreateFilterDescriptor(&p->w_desc));
-    const cudnnDataType_t type = ctx->precision == NNCU_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
     NNCU_CHECK(cudnnSetTensor4dDescriptor(p->x_desc, CUDNN_TENSOR_NHWC, type, g->n, g->cin, g->h, g->w));
     NNCU_CHECK(cudnnSetTensor4dDescriptor(p->y_desc, CUDNN_TENSOR_NHWC, type, g->n, g->cout, p->oh,
                                           p->ow));
     NNCU_CHECK(cudnnSetFilter4dDescriptor(p->w_desc, type, CUDNN_TENSOR_NHWC, g->cout, g->cin, g->kh,
                                           g->kw));
     cudnnHandle_t h = ctx->dnn;
-    choose<cudnnConvolutionFwdAlgoPerf_t>(
-        ctx, g, "forward",
+    bool ok = choose<cudnnConvolutionFwdAlgoPerf_t>(
+        ctx, g,
         [&](cudnnConvolutionDescriptor_t d, int max, int *count, cudnnConvolutionFwdAlgoPerf_t *perf) {
             return cudnnGetConvolutionForwardAlgorithm_v7(h, p->x_desc, p->w_desc, d, p->y_desc, max,
                                                           count, perf);
@@ -118,8 +123,8 @@ static nncu_conv_plan *make_plan(nncu_ctx *ctx, const nn_conv *g) {
                                                            bytes);
         },
         &p->fwd_desc, &p->fwd_algo, &p->fwd_ws);
-    choose<cudnnConvolutionBwdDataAlgoPerf_t>(
-        ctx, g, "backward-data",
+    ok = ok && choose<cudnnConvolutionBwdDataAlgoPerf_t>(
+        ctx, g,
         [&](cudnnConvolutionDescriptor_t d, int max, int *count, cudnnConvolutionBwdDataAlgoPerf_t *perf) {
             return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p->w_desc, p->y_desc, d, p->x_desc, max,
                                                                count, perf);
@@ -129,8 +134,8 @@ static nncu_conv_plan *make_plan(nncu_ctx *ctx, const nn_conv *g) {
                                                                 algo, bytes);
         },
         &p->data_desc, &p->data_algo, &p->data_ws);
-    choose<cudnnConvolutionBwdFilterAlgoPerf_t>(
-        ctx, g, "backward-filter",
+    ok = ok && choose<cudnnConvolutionBwdFilterAlgoPerf_t>(
+        ctx, g,
         [&](cudnnConvolutionDescriptor_t d, int max, int *count, cudnnConvolutionBwdFilterAlgoPerf_t *perf) {
             return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p->x_desc, p->y_desc, d, p->w_desc,
                                                                  max, count, perf);
@@ -140,7 +145,28 @@ static nncu_conv_plan *make_plan(nncu_ctx *ctx, const nn_conv *g) {
                                                                   algo, bytes);
         },
         &p->filter_desc, &p->filter_algo, &p->filter_ws);
-    if (g->kh * g->kw > 1 && ctx->precision != NNCU_BF16) {
+    if (!ok) destroy_descriptors(p);
+    return ok;
+}
+
+// A bf16 context's layer for which cuDNN offers no deterministic bfloat16
+// algorithm (small channel counts may lack one) computes with float
+// descriptors and tensor-core (TF32) math instead, and says so once.
+static nncu_conv_plan *make_plan(nncu_ctx *ctx, const nn_conv *g) {
+    nncu_conv_plan *p = (nncu_conv_plan *)dq_malloc(sizeof *p);
+    *p = nncu_conv_plan{};
+    p->g = *g;
+    p->oh = nn_conv2d_out_h(g);
+    p->ow = nn_conv2d_out_w(g);
+    p->bf16 = ctx->precision == NNCU_BF16 && describe(ctx, p, CUDNN_DATA_BFLOAT16);
+    if (ctx->precision == NNCU_BF16 && !p->bf16)
+        fprintf(stderr, "%s: cudnn has no deterministic bfloat16 algorithm for conv %dx%dx%d -> %d, kernel %dx%d: "
+                "this layer computes in tf32\n", dq_progname, g->h, g->w, g->cin, g->cout, g->kh, g->kw);
+    if (!p->bf16 && !describe(ctx, p, CUDNN_DATA_FLOAT))
+        dq_die(DQ_EXIT_FAIL,
+               "cuda: cudnn: no deterministic algorithm for conv n=%d %dx%dx%d -> %d, kernel %dx%d, stride %d, pad %d",
+               g->n, g->h, g->w, g->cin, g->cout, g->kh, g->kw, g->stride, g->pad);
+    if (g->kh * g->kw > 1 && !p->bf16) {
         size_t bytes = weight_count(g) * sizeof(float);
         p->w_krsc = (float *)nncu_malloc(bytes);
         p->dw_krsc = (float *)nncu_malloc(bytes);
@@ -161,12 +187,7 @@ void nncu_conv_plans_free(nncu_ctx *ctx) {
     while (ctx->plans) {
         nncu_conv_plan *p = ctx->plans;
         ctx->plans = p->next;
-        NNCU_CHECK(cudnnDestroyTensorDescriptor(p->x_desc));
-        NNCU_CHECK(cudnnDestroyTensorDescriptor(p->y_desc));
-        NNCU_CHECK(cudnnDestroyFilterDescriptor(p->w_desc));
-        NNCU_CHECK(cudnnDestroyConvolutionDescriptor(p->fwd_desc));
-        NNCU_CHECK(cudnnDestroyConvolutionDescriptor(p->data_desc));
-        NNCU_CHECK(cudnnDestroyConvolutionDescriptor(p->filter_desc));
+        destroy_descriptors(p);
         nncu_free(p->w_krsc);
         nncu_free(p->dw_krsc);
         free(p);
@@ -206,24 +227,24 @@ template <class T> static void add_from_krsc(nncu_ctx *ctx, const nn_conv *g, co
 }
 
 // The weight as cuDNN reads it: KRSC, in the type of the plan's descriptors
-// (bf16 slot `slot` for NNCU_BF16); w itself for float 1x1 kernels.
+// (bf16 slot `slot` for a bf16 plan); w itself for float 1x1 kernels.
 static const void *krsc_weight(nncu_ctx *ctx, nncu_conv_plan *p, const float *w, int slot) {
     const nn_conv *g = &p->g;
-    if (ctx->precision == NNCU_BF16) return to_krsc(ctx, g, w, nncu_bf16_slot(ctx, slot, weight_count(g)));
+    if (p->bf16) return to_krsc(ctx, g, w, nncu_bf16_slot(ctx, slot, weight_count(g)));
     return p->w_krsc ? to_krsc(ctx, g, w, p->w_krsc) : w;
 }
 
 // An activation or gradient as cuDNN reads it: x itself, or its bfloat16
-// copy in slot `slot` for NNCU_BF16.
-static const void *operand(nncu_ctx *ctx, const float *x, size_t n, int slot) {
-    if (ctx->precision == NNCU_BF16) return nncu_to_bf16(ctx, slot, x, n);
+// copy in slot `slot` for a bf16 plan.
+static const void *operand(nncu_ctx *ctx, const nncu_conv_plan *p, const float *x, size_t n, int slot) {
+    if (p->bf16) return nncu_to_bf16(ctx, slot, x, n);
     return x;
 }
 
-// Where cuDNN writes an n-element output meant for y: y itself, or for
-// NNCU_BF16 slot `slot`, which widen() then copies into y.
-static void *result(nncu_ctx *ctx, float *y, size_t n, int slot) {
-    if (ctx->precision == NNCU_BF16) return nncu_bf16_slot(ctx, slot, n);
+// Where cuDNN writes an n-element output meant for y: y itself, or for a
+// bf16 plan slot `slot`, which widen() then copies into y.
+static void *result(nncu_ctx *ctx, const nncu_conv_plan *p, float *y, size_t n, int slot) {
+    if (p->bf16) return nncu_bf16_slot(ctx, slot, n);
     return y;
 }
 
@@ -249,8 +270,8 @@ extern "C" void nncu_conv2d_forward(nncu_ctx *ctx, const nn_conv *c, const float
     nncu_conv_plan *p = plan_for(ctx, c);
     const float one = 1.0f, zero = 0.0f;
     size_t rows = (size_t)c->n * p->oh * p->ow, nx = (size_t)c->n * c->h * c->w * c->cin;
-    const void *xin = operand(ctx, x, nx, 0), *wk = krsc_weight(ctx, p, w, 1);
-    void *out = result(ctx, y, rows * c->cout, 2);
+    const void *xin = operand(ctx, p, x, nx, 0), *wk = krsc_weight(ctx, p, w, 1);
+    void *out = result(ctx, p, y, rows * c->cout, 2);
     NNCU_CHECK(cudnnConvolutionForward(ctx->dnn, &one, p->x_desc, xin, p->w_desc, wk, p->fwd_desc,
                                        p->fwd_algo, ctx->workspace, p->fwd_ws, &zero, p->y_desc, out));
     widen(ctx, out, rows * c->cout, y);
@@ -267,15 +288,15 @@ extern "C" void nncu_conv2d_backward(nncu_ctx *ctx, const nn_conv *c, const floa
     size_t rows = (size_t)c->n * p->oh * p->ow, nx = (size_t)c->n * c->h * c->w * c->cin;
     if (db) nncu_sum_rows_add(ctx, dy, rows, c->cout, db);
     if (!dw && !dx) return;
-    const void *dyin = operand(ctx, dy, rows * c->cout, 0);
+    const void *dyin = operand(ctx, p, dy, rows * c->cout, 0);
     if (dw) {
         // A float 1x1 weight gradient accumulates straight into dw; otherwise
         // cuDNN overwrites a KRSC buffer (float, or bf16 slot 2) that is then
         // added to dw reordered (widened, for bf16).
-        const bool bf16 = ctx->precision == NNCU_BF16;
+        const bool bf16 = p->bf16;
         void *target = bf16 ? (void *)nncu_bf16_slot(ctx, 2, weight_count(c))
                             : p->dw_krsc ? p->dw_krsc : dw;
-        NNCU_CHECK(cudnnConvolutionBackwardFilter(ctx->dnn, &one, p->x_desc, operand(ctx, x, nx, 1),
+        NNCU_CHECK(cudnnConvolutionBackwardFilter(ctx->dnn, &one, p->x_desc, operand(ctx, p, x, nx, 1),
                                                   p->y_desc, dyin, p->filter_desc, p->filter_algo,
                                                   ctx->workspace, p->filter_ws, target == dw ? &one : &zero,
                                                   p->w_desc, target));
@@ -285,7 +306,7 @@ extern "C" void nncu_conv2d_backward(nncu_ctx *ctx, const nn_conv *c, const floa
             add_from_krsc(ctx, c, (const float *)target, dw);
     }
     if (dx) {
-        void *out = result(ctx, dx, nx, 2);
+        void *out = result(ctx, p, dx, nx, 2);
         NNCU_CHECK(cudnnConvolutionBackwardData(ctx->dnn, &one, p->w_desc, krsc_weight(ctx, p, w, 1),
                                                 p->y_desc, dyin, p->data_desc, p->data_algo,
                                                 ctx->workspace, p->data_ws, &zero, p->x_desc, out));

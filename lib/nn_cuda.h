@@ -27,7 +27,9 @@
  *    y, dx and the weight gradient's increment pass through bfloat16 once
  *    more (cuDNN writes bfloat16) before they are widened, dw accumulating
  *    in float.  Bias terms, db and every other function are the FP32 ones.
- *    Arrays stay float32 in every mode.
+ *    A convolution shape for which cuDNN has no deterministic bfloat16
+ *    algorithm runs as under NNCU_TF32, with a note on stderr.  Arrays stay
+ *    float32 in every mode.
  *  - Reductions use fixed block shapes that depend on the sizes only, and
  *    cuDNN algorithms are restricted to deterministic ones, so a run repeats
  *    bitwise on the same GPU.

@@ -610,7 +610,9 @@ TEST(conv2d_tf32) {
 
 /* As linear_bf16, but cuDNN writes y, dx and the weight-gradient increment
  * in bfloat16: one more rounding, at most 2^-9 of each element (of its
- * increment for dw), so 2^-8 of the element plus the array's scale. */
+ * increment for dw), so 2^-8 of the element plus the array's scale.  A
+ * shape that falls back to TF32 (a note on stderr names it) fails here,
+ * which is how to learn that it does. */
 TEST(conv2d_bf16) {
     NEED_GPU();
     run_conv_cases(bf16_ctx, 1.0 / 256, 1);
