@@ -122,6 +122,7 @@ int op_resolve_or_die(const char *device, const char *precision, dq_model_kind k
         if (device && strcmp(device, "cuda") == 0)
             dq_die(DQ_EXIT_USAGE, "--device cuda: %s has no GPU path yet (qvae, factorqvae, vqvae, factorvqvae, dvae and factordvae do); use --device cpu",
                    dq_model_kind_name(kind));
+        fprintf(stderr, "%s: %s has no GPU path yet: computing on the CPU\n", dq_progname, dq_model_kind_name(kind));
         return 0;
     }
     return 1;

@@ -38,7 +38,8 @@ void op_use_cuda(dq_precision precision);
 void op_use_cpu(void);
 /* Resolve a tool's --device and --precision (NULL: auto, tf32) for a model
  * kind: 1 when it is to run on the GPU in *prec, 0 on the CPU.  A kind
- * without a GPU path runs on the CPU under auto and is an error under cuda.
+ * without a GPU path runs on the CPU under auto (saying so on stderr when
+ * there is a GPU) and is an error under cuda.
  * Dies with a usage error naming the bad argument. */
 int op_resolve_or_die(const char *device, const char *precision, dq_model_kind kind,
                       dq_precision *prec);
