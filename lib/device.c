@@ -43,7 +43,7 @@ static const char *const precision_names[] = {"tf32", "fp32", "bf16"};
 const char *dq_precision_name(dq_precision p) { return precision_names[p]; }
 
 int dq_precision_parse(const char *name, dq_precision *out, char *why, size_t whysize) {
-    for (int p = 0; p < 3; p++)
+    for (int p = 0; p < (int)(sizeof precision_names / sizeof *precision_names); p++)
         if (strcmp(name, precision_names[p]) == 0) {
             *out = (dq_precision)p;
             return 0;

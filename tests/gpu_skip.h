@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device.h"
 #include "harness.h"
 
 /* Skip, or fail when the environment sets DISQ_REQUIRE_GPU=1 (make
@@ -14,6 +15,13 @@
         const char *req_ = getenv("DISQ_REQUIRE_GPU");                          \
         if (req_ && strcmp(req_, "1") == 0) CHECK_MSG(0, __VA_ARGS__);          \
         SKIP(__VA_ARGS__);                                                      \
+    } while (0)
+
+/* GPU_ABSENT, naming why, unless a CUDA device is usable. */
+#define SKIP_WITHOUT_GPU()                                                      \
+    do {                                                                        \
+        char desc_[256];                                                        \
+        if (dq_cuda_probe(desc_, sizeof desc_) == 0) GPU_ABSENT("%s", desc_);   \
     } while (0)
 
 #endif

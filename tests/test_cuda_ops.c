@@ -59,8 +59,7 @@ static void shutdown(void) {
  * buffers and makes sure the contexts exist. */
 #define NEED_GPU()                                                              \
     do {                                                                        \
-        char desc_[256];                                                        \
-        if (dq_cuda_probe(desc_, sizeof desc_) == 0) GPU_ABSENT("%s", desc_);   \
+        SKIP_WITHOUT_GPU();                                                     \
         release();                                                              \
         if (!fp32_ctx) {                                                        \
             fp32_ctx = nncu_create(NNCU_FP32);                                  \

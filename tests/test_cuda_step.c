@@ -36,12 +36,6 @@ TEST(cuda_step_needs_a_cuda_build) { GPU_ABSENT("built without CUDA (make CUDA=0
 #include "qvae.h"
 #include "util.h"
 
-#define NEED_GPU()                                                              \
-    do {                                                                        \
-        char desc_[256];                                                        \
-        if (dq_cuda_probe(desc_, sizeof desc_) == 0) GPU_ABSENT("%s", desc_);   \
-    } while (0)
-
 static void step_config(dq_model_config *c, dq_model_kind kind, int size) {
     dq_config_defaults(c, kind);
     c->n = 16;
@@ -205,22 +199,22 @@ static void two_steps(dq_model_kind kind, dq_precision prec, double loss_rtol, d
 }
 
 TEST(factorqvae_two_steps_fp32_match_cpu) {
-    NEED_GPU();
+    SKIP_WITHOUT_GPU();
     two_steps(DQ_MODEL_FACTORQVAE, DQ_PRECISION_FP32, 1e-4, 1e-3);
 }
 
 TEST(factordvae_two_steps_fp32_match_cpu) {
-    NEED_GPU();
+    SKIP_WITHOUT_GPU();
     two_steps(DQ_MODEL_FACTORDVAE, DQ_PRECISION_FP32, 1e-4, 1e-3);
 }
 
 TEST(qvae_two_steps_tf32_close_to_cpu) {
-    NEED_GPU();
+    SKIP_WITHOUT_GPU();
     two_steps(DQ_MODEL_QVAE, DQ_PRECISION_TF32, 2e-2, 0.5);
 }
 
 TEST(factorqvae_two_steps_bf16_close_to_cpu) {
-    NEED_GPU();
+    SKIP_WITHOUT_GPU();
     two_steps(DQ_MODEL_FACTORQVAE, DQ_PRECISION_BF16, 5e-2, 0.5);
 }
 
@@ -248,17 +242,17 @@ static void graph_equals_eager(dq_model_kind kind, dq_precision prec) {
 }
 
 TEST(cuda_graph_steps_equal_eager_steps) {
-    NEED_GPU();
+    SKIP_WITHOUT_GPU();
     graph_equals_eager(DQ_MODEL_FACTORQVAE, DQ_PRECISION_TF32);
 }
 
 TEST(cuda_graph_steps_equal_eager_steps_bf16_dvae) {
-    NEED_GPU();
+    SKIP_WITHOUT_GPU();
     graph_equals_eager(DQ_MODEL_FACTORDVAE, DQ_PRECISION_BF16);
 }
 
 TEST(loss_curve_500_steps_tf32_tracks_cpu) {
-    NEED_GPU();
+    SKIP_WITHOUT_GPU();
     dq_model_config c;
     step_config(&c, DQ_MODEL_FACTORQVAE, 32);
     enum { STEPS = 500, WINDOW = 50 };
@@ -287,7 +281,7 @@ TEST(loss_curve_500_steps_tf32_tracks_cpu) {
 }
 
 TEST(encode_and_decode_fp32_match_cpu) {
-    NEED_GPU();
+    SKIP_WITHOUT_GPU();
     dq_model_config c;
     step_config(&c, DQ_MODEL_FACTORQVAE, 64);
     const int b = 8;
