@@ -210,8 +210,7 @@ int main(int argc, char **argv) {
     while (t.step < steps && !stop_signal) {
         const uint8_t *images = dq_prefetch_next(input);
         if (!images) break;
-        dq_step_noise_draw(&t, t.step, cfg->batch);
-        dq_train_step(&t, images, cfg->batch, &t.noise, &st);
+        dq_train_step(&t, images, cfg->batch, NULL, &st);
         if (logf)
             fprintf(logf, "%lld\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.3f\n", t.step, st.loss,
                     st.recon, st.kl, st.tc, st.disc, st.tau, st.lr, dq_now() - t0);

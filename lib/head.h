@@ -29,7 +29,7 @@ enum {
     DQ_WS_DZ,
     DQ_WS_DISC_IN,  /* [2b, disc width]: joint then permuted */
     DQ_WS_DISC_GRAD, /* discriminator logits and gradients, and its input gradient */
-    DQ_WS_NOISE1,    /* on the GPU: the step's host noise, labels and permutations */
+    DQ_WS_NOISE1,    /* the step's noise, permutations and discriminator labels */
     DQ_WS_NOISE2,
     DQ_WS_PERM,
     DQ_WS_LABELS,

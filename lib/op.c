@@ -461,3 +461,18 @@ void op_quant_lookup_backward(const float *w, const float *M, const float *dzq, 
 void op_perm_latents(const float *w, int n, int d, int k, const int32_t *perm, float *out) {
     DISPATCH(nncu_perm_latents(gpu, w, n, d, k, perm, out), nn_perm_latents(w, n, d, k, perm, out));
 }
+
+void op_rng_gumbel(dq_rng r, uint64_t offset, float *out, size_t n) {
+    DISPATCH(nncu_rng_gumbel(gpu, r, offset, out, n), dq_rng_gumbel(r, offset, out, n));
+}
+
+void op_rng_normal(dq_rng r, uint64_t offset, float *out, size_t n) {
+    DISPATCH(nncu_rng_normal(gpu, r, offset, out, n), dq_rng_normal(r, offset, out, n));
+}
+
+uint64_t op_perm_draw(dq_rng r, uint64_t offset, int n, int d, int32_t *perm) {
+#ifdef DISQ_CUDA
+    if (gpu) return nncu_perm_draw(gpu, r, offset, n, d, perm);
+#endif
+    return nn_perm_draw(r, offset, n, d, perm);
+}

@@ -151,4 +151,11 @@ void op_quant_lookup_backward(const float *w, const float *M, const float *dzq, 
                               int C, float *dw, float *dM);
 void op_perm_latents(const float *w, int n, int d, int k, const int32_t *perm, float *out);
 
+/* rng.h's streams and nn_perm_draw, drawn where the ops compute: the same
+ * values from the same (seed, stream, offset) on either device, up to the
+ * device's logf and cosf in the Gumbel and normal transforms. */
+void op_rng_gumbel(dq_rng r, uint64_t offset, float *out, size_t n);
+void op_rng_normal(dq_rng r, uint64_t offset, float *out, size_t n);
+uint64_t op_perm_draw(dq_rng r, uint64_t offset, int n, int d, int32_t *perm);
+
 #endif

@@ -60,40 +60,12 @@ void dq_trainer_free(dq_trainer *t) {
     dq_net_state_free(&t->dec_s);
     dq_net_state_free(&t->disc_s);
     for (int i = 0; i < DQ_NBUF; i++) op_free(t->buf[i]);
-    free(t->noise.g1);
-    free(t->noise.g2);
-    free(t->noise.perm);
     dq_model_free(&t->model);
     memset(t, 0, sizeof *t);
 }
 
 int dq_step_noise_rows(const dq_model_config *cfg, int batch) {
     return dq_model_kind_is_factor(cfg->kind) ? batch / 2 : batch;
-}
-
-void dq_step_noise_draw(dq_trainer *t, long long step, int batch) {
-    const dq_model_config *c = &t->model.cfg;
-    const int rows = dq_step_noise_rows(c, batch);
-    const size_t n = (size_t)rows * dq_kind_noise_width(c);
-    dq_step_noise *nz = &t->noise;
-    if (nz->rows < rows) {
-        free(nz->g1);
-        free(nz->g2);
-        free(nz->perm);
-        nz->g1 = dq_alloc_aligned((n ? n : 1) * sizeof(float));
-        nz->g2 = dq_alloc_aligned((n ? n : 1) * sizeof(float));
-        nz->perm = dq_malloc((size_t)c->d * rows * sizeof(int32_t));
-    }
-    nz->rows = rows;
-    /* iteration `step` owns Philox stream `step`: g1, then g2, then perms */
-    dq_rng r = {(uint64_t)c->seed, (uint64_t)step};
-    void (*draw)(dq_rng, uint64_t, float *, size_t) =
-        dq_kind_noise_is_normal(c) ? dq_rng_normal : dq_rng_gumbel;
-    draw(r, 0, nz->g1, n);
-    if (dq_model_kind_is_factor(c->kind)) {
-        draw(r, n, nz->g2, n);
-        nn_perm_draw(r, 2 * (uint64_t)n, rows, c->d, nz->perm);
-    }
 }
 
 void dq_model_encode(const dq_model *mdl, dq_net_state *s, const uint8_t *x, int b, float *z) {

@@ -17,9 +17,11 @@
  * tau = exp(-tau_rate * iteration) and both learning rates follow torch's
  * CosineAnnealingLR, both indexed by the iteration number (0-based).
  *
- * All randomness of an iteration is in dq_step_noise, drawn from the Philox
- * stream numbered by the iteration (dq_step_noise_draw), or supplied by a
- * caller, e.g. the golden test that replays PyTorch's noise. */
+ * All randomness of an iteration is in its dq_step_noise: by default drawn,
+ * on the device the step computes on, from the Philox stream numbered by the
+ * iteration (g1, then g2, then the permutations, in that stream's element
+ * order), or supplied by a caller, e.g. the golden test that replays
+ * PyTorch's noise. */
 #ifndef DISQ_QVAE_H
 #define DISQ_QVAE_H
 
@@ -55,7 +57,6 @@ typedef struct {
     dq_net_state enc_s, dec_s, disc_s;
     float *buf[DQ_NBUF]; /* step workspace, see qvae.c */
     size_t cap[DQ_NBUF];
-    dq_step_noise noise; /* owned buffers for drawn noise */
 } dq_trainer;
 
 /* Build the model for a checked config; fresh weights when init_weights. */
@@ -73,11 +74,10 @@ void dq_trainer_adam_step(dq_trainer *t, int group, double lr);
 
 /* Rows of noise an iteration over `batch` images needs. */
 int dq_step_noise_rows(const dq_model_config *cfg, int batch);
-/* Fill t->noise for iteration `step` from the config's seed. */
-void dq_step_noise_draw(dq_trainer *t, long long step, int batch);
 
 /* One iteration on x (u8 [batch,H,W,channels]; batch even for factor models)
- * with the given noise (rows == dq_step_noise_rows). */
+ * with the given host noise (rows == dq_step_noise_rows), or with NULL the
+ * iteration's own noise from the config's seed. */
 void dq_train_step(dq_trainer *t, const uint8_t *x, int batch, const dq_step_noise *noise,
                    dq_step_stats *st);
 

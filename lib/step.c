@@ -129,6 +129,53 @@ static void disc_update(dq_trainer *t, const float *x2, dq_head_pass *p, const i
     dq_trainer_adam_step(t, DQ_GROUP_DISC, lr);
 }
 
+/* The step's noise where the ops read it: the caller's host arrays, copied
+ * to the device, or iteration t->step's own, drawn there from Philox stream
+ * t->step (g1, then g2, then the permutations). */
+static void step_noise(dq_trainer *t, const dq_step_noise *noise, int b, const float **g1,
+                       const float **g2, const int32_t **perm) {
+    const dq_model_config *c = &t->model.cfg;
+    const int factor = dq_model_kind_is_factor(c->kind);
+    const size_t n = (size_t)b * dq_kind_noise_width(c), nperm = (size_t)c->d * b;
+    if (noise) {
+        *g1 = on_device(t, DQ_WS_NOISE1, noise->g1, n * sizeof(float));
+        if (!factor) return;
+        *g2 = on_device(t, DQ_WS_NOISE2, noise->g2, n * sizeof(float));
+        *perm = on_device(t, DQ_WS_PERM, noise->perm, nperm * sizeof(int32_t));
+        return;
+    }
+    const dq_rng r = {(uint64_t)c->seed, (uint64_t)t->step};
+    void (*draw)(dq_rng, uint64_t, float *, size_t) = dq_kind_noise_is_normal(c) ? op_rng_normal : op_rng_gumbel;
+    float *d1 = dq_ws(t, DQ_WS_NOISE1, n);
+    draw(r, 0, d1, n);
+    *g1 = d1;
+    if (!factor) return;
+    float *d2 = dq_ws(t, DQ_WS_NOISE2, n);
+    int32_t *dp = (int32_t *)dq_ws(t, DQ_WS_PERM, nperm);
+    draw(r, n, d2, n);
+    op_perm_draw(r, 2 * (uint64_t)n, b, c->d, dp);
+    *g2 = d2;
+    *perm = dp;
+}
+
+/* A factor step's constants for b images a half, into their workspace
+ * slots: the discriminator's labels (0 for the joint half, 1 for the
+ * permuted one) and the TC term's gradient, d/dlogits of gamma mean(l0 - l1). */
+static void factor_constants(dq_trainer *t, int b) {
+    const double gamma = t->model.cfg.gamma;
+    int32_t *labels = dq_malloc((size_t)2 * b * sizeof *labels);
+    float *dl = dq_malloc((size_t)2 * b * sizeof *dl);
+    for (int i = 0; i < 2 * b; i++) labels[i] = i >= b;
+    for (int i = 0; i < b; i++) {
+        dl[2 * i] = (float)(gamma / b);
+        dl[2 * i + 1] = (float)(-gamma / b);
+    }
+    op_upload(t->buf[DQ_WS_LABELS], labels, (size_t)2 * b * sizeof *labels);
+    op_upload(t->buf[DQ_WS_TC_GRAD], dl, (size_t)2 * b * sizeof *dl);
+    free(labels);
+    free(dl);
+}
+
 /* Everything the step reads from the host is on the device before the
  * recorded part begins, and everything it reports comes back after it, at
  * one wait (op_collect): between them the work can run as one CUDA graph. */
@@ -137,7 +184,7 @@ void dq_train_step(dq_trainer *t, const uint8_t *x, int batch, const dq_step_noi
     const dq_model_config *c = &t->model.cfg;
     const int factor = dq_model_kind_is_factor(c->kind);
     const int b = dq_step_noise_rows(c, batch);
-    const size_t img = (size_t)c->H * c->W * c->channels, nnoise = (size_t)b * dq_kind_noise_width(c);
+    const size_t img = (size_t)c->H * c->W * c->channels;
     memset(st, 0, sizeof *st);
     st->tau = dq_gumbel_tau(c->tau_rate, t->step);
     st->lr = t->sched[DQ_GROUP_MODEL].lr;
@@ -146,27 +193,17 @@ void dq_train_step(dq_trainer *t, const uint8_t *x, int batch, const dq_step_noi
     dq_head_pass p1 = pass, p2 = pass;
     float *x1 = dq_ws(t, DQ_WS_X1, b * img), *x2 = NULL;
     op_scale_images_from_host(c, x, b * img, x1);
-    p1.noise = on_device(t, DQ_WS_NOISE1, noise->g1, nnoise * sizeof(float));
     const int32_t *perm = NULL, *labels = NULL;
     const float *dlogits = NULL;
-    int32_t *lab = NULL;
-    float *dl = NULL, *logits = NULL; /* [2b] each: TC gradient, fetched logits */
+    step_noise(t, noise, b, &p1.noise, &p2.noise, &perm);
+    float *logits = NULL; /* [2b]: the discriminator's logits of the joint sample, fetched */
     if (factor) {
         x2 = dq_ws(t, DQ_WS_X2, b * img);
         op_scale_images_from_host(c, x + b * img, b * img, x2);
-        p2.noise = on_device(t, DQ_WS_NOISE2, noise->g2, nnoise * sizeof(float));
-        perm = on_device(t, DQ_WS_PERM, noise->perm, (size_t)c->d * b * sizeof(int32_t));
-        lab = dq_malloc((size_t)2 * b * sizeof *lab);
-        for (int i = 0; i < 2 * b; i++) lab[i] = i >= b;
-        labels = on_device(t, DQ_WS_LABELS, lab, (size_t)2 * b * sizeof *lab);
-        /* d/dlogits of gamma mean(l0 - l1) */
-        dl = dq_malloc((size_t)4 * b * sizeof *dl);
-        logits = dl + 2 * b;
-        for (int i = 0; i < b; i++) {
-            dl[2 * i] = (float)(c->gamma / b);
-            dl[2 * i + 1] = (float)(-c->gamma / b);
-        }
-        dlogits = on_device(t, DQ_WS_TC_GRAD, dl, (size_t)2 * b * sizeof *dl);
+        logits = dq_malloc((size_t)2 * b * sizeof *logits);
+        labels = (const int32_t *)dq_ws(t, DQ_WS_LABELS, (size_t)2 * b);
+        dlogits = dq_ws(t, DQ_WS_TC_GRAD, (size_t)2 * b);
+        if (t->last_batch != batch) factor_constants(t, b);
     }
     op_graph_begin(t->last_batch == batch);
     t->last_batch = batch;
@@ -184,8 +221,7 @@ void dq_train_step(dq_trainer *t, const uint8_t *x, int batch, const dq_step_noi
         st->tc = s / b;
     }
     st->loss = dq_pass_loss(&p1) + c->gamma * st->tc;
-    free(lab);
-    free(dl);
+    free(logits);
     for (int g = 0; g < DQ_NGROUPS; g++) dq_cosine_lr_step(&t->sched[g]);
     t->step++;
 }

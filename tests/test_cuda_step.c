@@ -93,8 +93,7 @@ static void run(const dq_model_config *c, int steps, run_result *r) {
     for (int k = 0; k < 5; k++) *rows[k] = dq_malloc((size_t)steps * sizeof(double));
     for (int s = 0; s < steps; s++) {
         dq_step_stats st;
-        dq_step_noise_draw(&t, t.step, c->batch);
-        dq_train_step(&t, images + (size_t)(s % 4) * c->batch * img, c->batch, &t.noise, &st);
+        dq_train_step(&t, images + (size_t)(s % 4) * c->batch * img, c->batch, NULL, &st);
         r->loss[s] = st.loss;
         r->recon[s] = st.recon;
         r->kl[s] = st.kl;

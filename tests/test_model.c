@@ -9,6 +9,7 @@
 #include "checkpoint.h"
 #include "harness.h"
 #include "json.h"
+#include "kinds.h"
 #include "nn.h"
 #include "qvae.h"
 #include "util.h"
@@ -113,9 +114,40 @@ static void run_steps(dq_trainer *t, const uint8_t *x, int steps) {
     for (int s = 0; s < steps; s++) {
         dq_step_stats st;
         /* a different batch every iteration: iteration k uses images k..k+batch */
-        dq_step_noise_draw(t, t->step, c->batch);
-        dq_train_step(t, x + (size_t)t->step * img, c->batch, &t->noise, &st);
+        dq_train_step(t, x + (size_t)t->step * img, c->batch, NULL, &st);
     }
+}
+
+/* A step without noise draws its own from stream `step` of the seed: g1,
+ * then g2, then the permutations (qvae.h), which a caller can reproduce. */
+TEST(drawn_noise_is_the_documented_stream) {
+    dq_model_config c;
+    tiny_config(&c, DQ_MODEL_FACTORQVAE);
+    uint8_t *x = test_images(16, 8 * 8 * 3, 1);
+    dq_trainer a, b;
+    dq_trainer_init(&a, &c, 1);
+    dq_trainer_init(&b, &c, 1);
+    const int rows = dq_step_noise_rows(&c, c.batch);
+    const size_t n = (size_t)rows * dq_kind_noise_width(&c);
+    dq_step_noise nz = {rows, malloc(n * sizeof(float)), malloc(n * sizeof(float)),
+                        malloc((size_t)c.d * rows * sizeof(int32_t))};
+    for (int s = 0; s < 2; s++) {
+        dq_step_stats sa, sb;
+        dq_train_step(&a, x, c.batch, NULL, &sa);
+        const dq_rng r = {(uint64_t)c.seed, (uint64_t)b.step};
+        dq_rng_gumbel(r, 0, nz.g1, n);
+        dq_rng_gumbel(r, n, nz.g2, n);
+        nn_perm_draw(r, 2 * (uint64_t)n, rows, c.d, nz.perm);
+        dq_train_step(&b, x, c.batch, &nz, &sb);
+        CHECK(sa.loss == sb.loss && sa.disc == sb.disc);
+    }
+    CHECK(same_params(&a, &b));
+    free(nz.g1);
+    free(nz.g2);
+    free(nz.perm);
+    dq_trainer_free(&a);
+    dq_trainer_free(&b);
+    free(x);
 }
 
 TEST(determinism_same_seed_same_weights) {
@@ -371,8 +403,7 @@ TEST(overfit_four_images) {
     dq_trainer_init(&t, &c, 1);
     dq_step_stats st;
     for (int s = 0; s < 300; s++) {
-        dq_step_noise_draw(&t, t.step, c.batch);
-        dq_train_step(&t, x, c.batch, &t.noise, &st);
+        dq_train_step(&t, x, c.batch, NULL, &st);
     }
     CHECK_MSG(st.recon < floor / 4, "recon %.4g after 300 steps; ignoring the input gives %.4g",
               st.recon, floor);
