@@ -35,10 +35,10 @@ static struct {
 } pending[MAX_PENDING];
 static int npending;
 
-#define DISPATCH(gpu_call, cpu_call) \
-    do {                             \
-        if (gpu) gpu_call;           \
-        else cpu_call;               \
+#define ON_DEVICE(gpu_call, cpu_call) \
+    do {                              \
+        if (gpu) gpu_call;            \
+        else cpu_call;                \
     } while (0)
 
 /* The next device double for a loss forward's value. */
@@ -47,22 +47,98 @@ static double *value_slot(void) {
     return gpu_values + values_used++;
 }
 
+#else
+#define ON_DEVICE(gpu_call, cpu_call) cpu_call
+#endif
+
+/* ---- DISQ_PROFILE: time per op ---- */
+
+/* With DISQ_PROFILE=1 in the environment every op_* call is timed, the GPU
+ * waited for after each (so graphs are off), and at exit a table of the
+ * time per op (convolutions and matrix products per shape) goes to stderr. */
+enum { PROFILE_KEYS = 256 };
+typedef struct {
+    char key[96];
+    long calls;
+    double seconds;
+} profile_entry;
+static profile_entry profile[PROFILE_KEYS];
+static int profile_used, profiling = -1; /* -1: the environment not read yet */
+static double profile_t0;
+
+static int by_time_desc(const void *a, const void *b) {
+    const double x = ((const profile_entry *)a)->seconds, y = ((const profile_entry *)b)->seconds;
+    return (x < y) - (x > y);
+}
+
+static void profile_report(void) {
+    if (profile_used == 0) return;
+    double total = 0;
+    for (int i = 0; i < profile_used; i++) total += profile[i].seconds;
+    qsort(profile, profile_used, sizeof profile[0], by_time_desc);
+    fprintf(stderr, "%s: DISQ_PROFILE: op calls on the %s, each waited for%s\n", dq_progname,
+            op_on_gpu() ? "GPU" : "CPU", op_on_gpu() ? " (no graphs)" : "");
+    fprintf(stderr, "%12s %7s %9s %11s  %s\n", "total ms", "share", "calls", "ms/call", "op");
+    for (int i = 0; i < profile_used; i++)
+        fprintf(stderr, "%12.3f %6.2f%% %9ld %11.4f  %s\n", profile[i].seconds * 1e3,
+                100 * profile[i].seconds / total, profile[i].calls, profile[i].seconds * 1e3 / profile[i].calls,
+                profile[i].key);
+    fprintf(stderr, "%12.3f ms in op calls of %.3f ms since the first\n", total * 1e3,
+            (dq_now() - profile_t0) * 1e3);
+}
+
+static int profile_on(void) {
+    if (profiling < 0) {
+        const char *env = getenv("DISQ_PROFILE");
+        profiling = env && *env && strcmp(env, "0") != 0;
+        if (profiling) {
+            profile_t0 = dq_now();
+            atexit(profile_report);
+        }
+    }
+    return profiling;
+}
+
+/* The start of a timed call, or 0 when not profiling. */
+static double profile_start(void) { return profile_on() ? dq_now() : 0; }
+
+static void profile_stop(double t0, const char *op, const char *detail) {
+    op_sync();
+    const double seconds = dq_now() - t0;
+    char key[sizeof profile[0].key];
+    snprintf(key, sizeof key, "%s%s%s", op + 3 /* "op_" */, detail ? " " : "", detail ? detail : "");
+    int i = 0;
+    while (i < profile_used && strcmp(profile[i].key, key) != 0) i++;
+    if (i == profile_used) {
+        if (profile_used < PROFILE_KEYS) profile_used++;
+        else i = PROFILE_KEYS - 1; /* the last row takes every further key */
+        snprintf(profile[i].key, sizeof key, "%s", i == PROFILE_KEYS - 1 ? "(others)" : key);
+    }
+    profile[i].calls++;
+    profile[i].seconds += seconds;
+}
+
+/* One op on this process's device, timed under DISQ_PROFILE; `detail` (a
+ * string expression, evaluated only when profiling, may be NULL) tells
+ * calls of the op apart in the table. */
+#define TIMED(detail, gpu_call, cpu_call)                                \
+    do {                                                                \
+        const double t0_ = profile_start();                             \
+        ON_DEVICE(gpu_call, cpu_call);                                  \
+        if (t0_ > 0) profile_stop(t0_, __func__, detail);               \
+    } while (0)
+#define DISPATCH(gpu_call, cpu_call) TIMED(NULL, gpu_call, cpu_call)
 /* A loss forward: reduce into a device slot read back at op_collect, or on
  * the CPU store the value at once. */
-#define LOSS_LATER(gpu_call, cpu_value, out) \
-    do {                                     \
-        if (gpu) {                           \
-            double *slot_ = value_slot();    \
-            gpu_call;                        \
-            op_fetch_later(out, slot_, sizeof(double)); \
-        } else {                             \
-            *(out) = cpu_value;              \
-        }                                    \
-    } while (0)
-#else
-#define DISPATCH(gpu_call, cpu_call) cpu_call
-#define LOSS_LATER(gpu_call, cpu_value, out) (*(out) = cpu_value)
-#endif
+#define LOSS_LATER(gpu_call, cpu_value, out)                      \
+    TIMED(                                                        \
+        NULL,                                                     \
+        do {                                                      \
+            double *slot_ = value_slot();                         \
+            gpu_call;                                             \
+            op_fetch_later(out, slot_, sizeof(double));           \
+        } while (0),                                              \
+        *(out) = cpu_value)
 
 int op_on_gpu(void) {
 #ifdef DISQ_CUDA
@@ -175,7 +251,7 @@ void op_collect(void) {
 void op_graph_begin(int warm) {
 #ifdef DISQ_CUDA
     const char *env = getenv("DISQ_CUDA_GRAPHS");
-    if (!gpu || !warm || (env && strcmp(env, "0") == 0)) return;
+    if (!gpu || !warm || (env && strcmp(env, "0") == 0) || profile_on()) return;
     nncu_graph_begin(gpu);
     recording = 1;
 #else
@@ -203,7 +279,7 @@ void *op_alloc(size_t bytes) {
     return dq_alloc_aligned(bytes ? bytes : 1);
 }
 
-void op_free(void *p) { DISPATCH(nncu_free(p), free(p)); }
+void op_free(void *p) { ON_DEVICE(nncu_free(p), free(p)); }
 
 void op_buf_reserve(float **buf, size_t *cap, size_t n) {
     if (n <= *cap) return;
@@ -222,7 +298,8 @@ void *op_host_alloc(size_t bytes) {
     return dq_malloc(bytes ? bytes : 1);
 }
 
-void op_host_free(void *p) { DISPATCH(nncu_host_free(p), free(p)); }
+/* not timed: the input reader's thread frees its buffers too */
+void op_host_free(void *p) { ON_DEVICE(nncu_host_free(p), free(p)); }
 
 void op_upload(void *dst, const void *host_src, size_t bytes) {
     DISPATCH(nncu_upload(gpu, dst, host_src, bytes), memmove(dst, host_src, bytes));
@@ -238,20 +315,20 @@ void op_copy(void *dst, const void *src, size_t bytes) {
 
 void op_zero(void *p, size_t bytes) { DISPATCH(nncu_zero(gpu, p, bytes), memset(p, 0, bytes)); }
 
-void op_scale_images_from_host(const dq_model_config *c, const uint8_t *host_x, size_t n, float *y) {
 #ifdef DISQ_CUDA
-    if (gpu) {
-        if (n > gpu_bytes_cap) {
-            nncu_free(gpu_bytes);
-            gpu_bytes = nncu_malloc(n);
-            gpu_bytes_cap = n;
-        }
-        nncu_upload(gpu, gpu_bytes, host_x, n);
-        nncu_scale_u8(gpu, gpu_bytes, n, dq_kind_image_shift(c), y);
-        return;
+static void scale_images_on_gpu(const dq_model_config *c, const uint8_t *host_x, size_t n, float *y) {
+    if (n > gpu_bytes_cap) {
+        nncu_free(gpu_bytes);
+        gpu_bytes = nncu_malloc(n);
+        gpu_bytes_cap = n;
     }
+    nncu_upload(gpu, gpu_bytes, host_x, n);
+    nncu_scale_u8(gpu, gpu_bytes, n, dq_kind_image_shift(c), y);
+}
 #endif
-    dq_kind_scale_images(c, host_x, n, y);
+
+void op_scale_images_from_host(const dq_model_config *c, const uint8_t *host_x, size_t n, float *y) {
+    DISPATCH(scale_images_on_gpu(c, host_x, n, y), dq_kind_scale_images(c, host_x, n, y));
 }
 
 /* ---- Adam ---- */
@@ -271,7 +348,7 @@ op_adam *op_adam_attach(const dq_adam *host, const dq_param *dev_params) {
     return o;
 }
 
-void op_adam_step(op_adam *opt, double lr) { nncu_adam_step(gpu, &opt->dev, lr); }
+static void device_adam_step(op_adam *opt, double lr) { nncu_adam_step(gpu, &opt->dev, lr); }
 
 void op_adam_download(const op_adam *opt, dq_adam *host) {
     nncu_download(gpu, host->m, opt->dev.m, host->total * sizeof(float));
@@ -294,10 +371,10 @@ op_adam *op_adam_attach(const dq_adam *host, const dq_param *dev_params) {
     no_cuda(__func__);
     return NULL;
 }
-void op_adam_step(op_adam *opt, double lr) {
+static void device_adam_step(op_adam *opt, double lr) {
     (void)opt;
     (void)lr;
-    no_cuda(__func__);
+    no_cuda("op_adam_step");
 }
 void op_adam_download(const op_adam *opt, dq_adam *host) {
     (void)opt;
@@ -309,7 +386,27 @@ void op_adam_free(op_adam *opt) {
 }
 #endif
 
+void op_adam_step(op_adam *dev, dq_adam *host, double lr) {
+    const double t0 = profile_start();
+    if (dev) device_adam_step(dev, lr);
+    else dq_adam_step(host, lr);
+    if (t0 > 0) profile_stop(t0, __func__, NULL);
+}
+
 /* ---- primitives ---- */
+
+/* Shapes that tell a profile's rows apart (static: one at a time). */
+static const char *conv_shape(const nn_conv *c) {
+    static char s[64];
+    snprintf(s, sizeof s, "n=%d %dx%dx%d->%d %dx%d/%d", c->n, c->h, c->w, c->cin, c->cout, c->kh, c->kw, c->stride);
+    return s;
+}
+
+static const char *linear_shape(int n, int in, int out) {
+    static char s[48];
+    snprintf(s, sizeof s, "n=%d %d->%d", n, in, out);
+    return s;
+}
 
 void op_scale(float *x, float a, size_t n) { DISPATCH(nncu_scale(gpu, x, a, n), nn_scale(x, a, n)); }
 
@@ -318,23 +415,24 @@ void op_axpy(float a, const float *x, float *y, size_t n) {
 }
 
 void op_conv2d_forward(const nn_conv *c, const float *x, const float *w, const float *b, float *y) {
-    DISPATCH(nncu_conv2d_forward(gpu, c, x, w, b, y), nn_conv2d_forward(c, x, w, b, y));
+    TIMED(conv_shape(c), nncu_conv2d_forward(gpu, c, x, w, b, y), nn_conv2d_forward(c, x, w, b, y));
 }
 
 void op_conv2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
                         float *dx, float *dw, float *db) {
-    DISPATCH(nncu_conv2d_backward(gpu, c, x, w, dy, dx, dw, db),
+    TIMED(conv_shape(c), nncu_conv2d_backward(gpu, c, x, w, dy, dx, dw, db),
              nn_conv2d_backward(c, x, w, dy, dx, dw, db));
 }
 
 void op_linear_forward(int n, int in, int out, const float *x, const float *w, const float *b,
                        float *y) {
-    DISPATCH(nncu_linear_forward(gpu, n, in, out, x, w, b, y), nn_linear_forward(n, in, out, x, w, b, y));
+    TIMED(linear_shape(n, in, out), nncu_linear_forward(gpu, n, in, out, x, w, b, y),
+          nn_linear_forward(n, in, out, x, w, b, y));
 }
 
 void op_linear_backward(int n, int in, int out, const float *x, const float *w, const float *dy,
                         float *dx, float *dw, float *db) {
-    DISPATCH(nncu_linear_backward(gpu, n, in, out, x, w, dy, dx, dw, db),
+    TIMED(linear_shape(n, in, out), nncu_linear_backward(gpu, n, in, out, x, w, dy, dx, dw, db),
              nn_linear_backward(n, in, out, x, w, dy, dx, dw, db));
 }
 
@@ -471,8 +569,7 @@ void op_rng_normal(dq_rng r, uint64_t offset, float *out, size_t n) {
 }
 
 uint64_t op_perm_draw(dq_rng r, uint64_t offset, int n, int d, int32_t *perm) {
-#ifdef DISQ_CUDA
-    if (gpu) return nncu_perm_draw(gpu, r, offset, n, d, perm);
-#endif
-    return nn_perm_draw(r, offset, n, d, perm);
+    uint64_t used;
+    DISPATCH(used = nncu_perm_draw(gpu, r, offset, n, d, perm), used = nn_perm_draw(r, offset, n, d, perm));
+    return used;
 }

@@ -94,7 +94,9 @@ typedef struct op_adam op_adam;
 /* The device twin of `host` over the same tensors at their device addresses
  * (dev_params, in host->params' order), starting from host's moments and step. */
 op_adam *op_adam_attach(const dq_adam *host, const dq_param *dev_params);
-void op_adam_step(op_adam *opt, double lr);
+/* One Adam update: of the device twin `dev`, or without one (NULL) of the
+ * host optimizer. */
+void op_adam_step(op_adam *dev, dq_adam *host, double lr);
 /* Copies the moments and step back into host (for a checkpoint). */
 void op_adam_download(const op_adam *opt, dq_adam *host);
 void op_adam_free(op_adam *opt);

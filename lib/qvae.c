@@ -47,8 +47,7 @@ void dq_trainer_sync_host(dq_trainer *t) {
 }
 
 void dq_trainer_adam_step(dq_trainer *t, int group, double lr) {
-    if (t->dev_opt[group]) op_adam_step(t->dev_opt[group], lr);
-    else dq_adam_step(&t->opt[group], lr);
+    op_adam_step(t->dev_opt[group], &t->opt[group], lr);
 }
 
 void dq_trainer_free(dq_trainer *t) {

@@ -44,3 +44,16 @@ else notok "quant takes the device options" "streams differ"; fi
 check_err "quant checks --device" 2 "unknown device 'gpu'" quant -m "$M" --device gpu <"$T/auto.dqs"
 check_err "a CPU-only kind under --device cuda" 2 "(ae has no GPU path yet|--device cuda: )" \
     train -o "$T/ae.safetensors" --model ae --width 4 --dense 8 --latents 3 --batch 8 --steps 1 --device cuda <"$T/s.dqs"
+
+# DISQ_PROFILE: a table of op times on stderr at exit, the results unchanged
+DISQ_PROFILE=1 train -o "$T/p.safetensors" $tiny <"$T/s.dqs" 2>"$T/prof" >/dev/null
+if grep -Eq '^train: DISQ_PROFILE: op calls on the (CPU|GPU)' "$T/prof" &&
+    grep -Eq '^ +[0-9.]+ +[0-9.]+% +[0-9]+ +[0-9.]+  conv2d_backward n=4 64x64x1->1 3x3/1$' "$T/prof" &&
+    grep -Eq '^ +[0-9.]+ ms in op calls of [0-9.]+ ms since the first$' "$T/prof"; then
+    ok "DISQ_PROFILE=1 prints the op table"
+else notok "DISQ_PROFILE=1 prints the op table" "$(head -c 300 "$T/prof")"; fi
+if cmp -s "$M" "$T/p.safetensors"; then ok "DISQ_PROFILE leaves the checkpoint alone"
+else notok "DISQ_PROFILE leaves the checkpoint alone" "checkpoints differ"; fi
+DISQ_PROFILE=0 enc -m "$M" <"$T/s.dqs" 2>"$T/prof" >/dev/null
+if grep -q DISQ_PROFILE "$T/prof"; then notok "DISQ_PROFILE=0 is off" "$(head -c 300 "$T/prof")"
+else ok "DISQ_PROFILE=0 is off"; fi

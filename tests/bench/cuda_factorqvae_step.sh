@@ -5,7 +5,8 @@
 # autocast, torch.compile).  disq: `train --device cuda` in bf16, tf32 and fp32 on
 # procedural shapes3d, ms/step from its --log over the steps after the first
 # WARMUP (which build the cuDNN plans), also with DISQ_CUDA_GRAPHS=0 to see
-# what the step's CUDA graph gains, and `enc --device cuda` images/s.
+# what the step's CUDA graph gains, the bf16 step's time per op
+# (DISQ_PROFILE), and `enc --device cuda` images/s.
 # Needs a CUDA build and a GPU; a torch with CUDA in $PYTHON for the
 # reference.  Environment: BIN, PYTHON, STEPS (default 30), WARMUP (5),
 # TORCH_BENCH_ARGS (e.g. "--steps 50").
@@ -59,6 +60,15 @@ done
 with_graphs=$ms
 time_train "fp32 without graphs" fp32 DISQ_CUDA_GRAPHS=0
 echo "$ms $with_graphs" | awk '{ printf "disq fp32 graphs vs op by op: %.2fx\n", $1 / $2 }'
+
+# where a bf16 step's time goes: every op waited for, graphs off (not a speed
+# figure), over WARMUP + 1 steps, the first of which builds the cuDNN plans
+DISQ_PROFILE=1 "$BIN/train" -o "$tmp/p.safetensors" --device cuda --precision bf16 --steps $((WARMUP + 1)) \
+    --save-every 0 <"$tmp/s.dqs" 2>"$tmp/profile" >/dev/null ||
+    { echo "cuda_factorqvae_step: profiled train failed: $(tail -n 2 "$tmp/profile")"; exit 1; }
+echo "disq bf16 op profile, $((WARMUP + 1)) steps (the first builds the cuDNN plans), top 30:"
+grep -A 31 'DISQ_PROFILE' "$tmp/profile"
+tail -n 1 "$tmp/profile"
 
 start=$(date +%s.%N)
 "$BIN/enc" -m "$tmp/m.safetensors" --device cuda <"$tmp/s.dqs" >/dev/null 2>"$tmp/err" ||
