@@ -188,7 +188,15 @@ __global__ static void axpy_kernel(float a, const float *x, float *y, size_t n) 
 }
 
 // Explicitly rounded operations: a contracted fma would round once where
-// dq_kind_scale_images rounds twice.
+// the CPU (nn_scale_add, dq_kind_scale_images) rounds twice.
+__global__ static void scale_into_kernel(const float *x, float a, float *y, size_t n) {
+    NNCU_FOR(i, n) y[i] = x[i] * a;
+}
+
+__global__ static void scale_add_kernel(float *y, float a, const float *x, size_t n) {
+    NNCU_FOR(i, n) y[i] = __fadd_rn(__fmul_rn(y[i], a), x[i]);
+}
+
 __global__ static void scale_u8_kernel(const uint8_t *x, size_t n, float shift, float *y) {
     NNCU_FOR(i, n) y[i] = __fsub_rn(__fmul_rn((float)x[i], 1.0f / 255.0f), shift);
 }
@@ -205,6 +213,16 @@ extern "C" void nncu_scale(nncu_ctx *ctx, float *x, float a, size_t n) {
 
 extern "C" void nncu_axpy(nncu_ctx *ctx, float a, const float *x, float *y, size_t n) {
     axpy_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>(a, x, y, n);
+    NNCU_LAUNCHED();
+}
+
+extern "C" void nncu_scale_into(nncu_ctx *ctx, const float *x, float a, float *y, size_t n) {
+    scale_into_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>(x, a, y, n);
+    NNCU_LAUNCHED();
+}
+
+extern "C" void nncu_scale_add(nncu_ctx *ctx, float *y, float a, const float *x, size_t n) {
+    scale_add_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>(y, a, x, n);
     NNCU_LAUNCHED();
 }
 

@@ -35,6 +35,9 @@
 void nn_fill(float *x, float value, size_t n);
 void nn_scale(float *x, float a, size_t n);                /* x *= a */
 void nn_axpy(float a, const float *x, float *y, size_t n); /* y += a*x */
+/* Fused passes of a residual block, rounded as the unfused ones. */
+void nn_scale_into(const float *x, float a, float *y, size_t n); /* y = a*x */
+void nn_scale_add(float *y, float a, const float *x, size_t n);  /* y = a*y + x */
 /* Sum in double over fixed blocks combined in a fixed order, so the result
  * does not depend on the thread count. */
 double nn_sum(const float *x, size_t n);
@@ -105,6 +108,8 @@ void nn_linear_backward(int n, int in, int out, const float *x, const float *w,
 void nn_relu_forward(const float *x, float *y, size_t n);
 /* x: the forward input or output (same sign); gradient 0 where x <= 0, as torch. */
 void nn_relu_backward(const float *x, const float *dy, float *dx, size_t n);
+/* dx = base + relu_backward(x, dy) in one pass; base may alias dx. */
+void nn_relu_backward_add(const float *x, const float *dy, const float *base, float *dx, size_t n);
 void nn_leaky_relu_forward(const float *x, float *y, size_t n, float slope);
 /* x: the forward input (or output, slope > 0); gradient dy where x > 0, else
  * slope*dy, as torch. */

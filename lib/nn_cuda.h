@@ -102,6 +102,8 @@ void nncu_graph_launch(nncu_ctx *ctx);
 void nncu_fill(nncu_ctx *ctx, float *x, float value, size_t n);
 void nncu_scale(nncu_ctx *ctx, float *x, float a, size_t n);
 void nncu_axpy(nncu_ctx *ctx, float a, const float *x, float *y, size_t n);
+void nncu_scale_into(nncu_ctx *ctx, const float *x, float a, float *y, size_t n);
+void nncu_scale_add(nncu_ctx *ctx, float *y, float a, const float *x, size_t n);
 /* y = x / 255 - shift from device uint8 x, bitwise dq_kind_scale_images
  * (kinds.h) with that kind's shift: 0.5, or 0 for the Friede kinds. */
 void nncu_scale_u8(nncu_ctx *ctx, const uint8_t *x, size_t n, float shift, float *y);
@@ -130,6 +132,8 @@ void nncu_linear_backward(nncu_ctx *ctx, int n, int in, int out, const float *x,
 
 void nncu_relu_forward(nncu_ctx *ctx, const float *x, float *y, size_t n);
 void nncu_relu_backward(nncu_ctx *ctx, const float *x, const float *dy, float *dx, size_t n);
+void nncu_relu_backward_add(nncu_ctx *ctx, const float *x, const float *dy, const float *base, float *dx,
+                            size_t n);
 void nncu_leaky_relu_forward(nncu_ctx *ctx, const float *x, float *y, size_t n, float slope);
 void nncu_leaky_relu_backward(nncu_ctx *ctx, const float *x, const float *dy, float *dx,
                               size_t n, float slope);

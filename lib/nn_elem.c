@@ -25,6 +25,16 @@ void nn_axpy(float a, const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+void nn_scale_into(const float *x, float a, float *y, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) y[i] = x[i] * a;
+}
+
+void nn_scale_add(float *y, float a, const float *x, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) y[i] = y[i] * a + x[i];
+}
+
 static double block_sum(const float *x, size_t n, int squared) {
     size_t nblocks = (n + SUM_BLOCK - 1) / SUM_BLOCK;
     double *partial = dq_malloc((nblocks ? nblocks : 1) * sizeof *partial);

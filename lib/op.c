@@ -414,6 +414,14 @@ void op_axpy(float a, const float *x, float *y, size_t n) {
     DISPATCH(nncu_axpy(gpu, a, x, y, n), nn_axpy(a, x, y, n));
 }
 
+void op_scale_into(const float *x, float a, float *y, size_t n) {
+    DISPATCH(nncu_scale_into(gpu, x, a, y, n), nn_scale_into(x, a, y, n));
+}
+
+void op_scale_add(float *y, float a, const float *x, size_t n) {
+    DISPATCH(nncu_scale_add(gpu, y, a, x, n), nn_scale_add(y, a, x, n));
+}
+
 void op_conv2d_forward(const nn_conv *c, const float *x, const float *w, const float *b, float *y) {
     TIMED(conv_shape(c), nncu_conv2d_forward(gpu, c, x, w, b, y), nn_conv2d_forward(c, x, w, b, y));
 }
@@ -442,6 +450,10 @@ void op_relu_forward(const float *x, float *y, size_t n) {
 
 void op_relu_backward(const float *x, const float *dy, float *dx, size_t n) {
     DISPATCH(nncu_relu_backward(gpu, x, dy, dx, n), nn_relu_backward(x, dy, dx, n));
+}
+
+void op_relu_backward_add(const float *x, const float *dy, const float *base, float *dx, size_t n) {
+    DISPATCH(nncu_relu_backward_add(gpu, x, dy, base, dx, n), nn_relu_backward_add(x, dy, base, dx, n));
 }
 
 void op_leaky_relu_forward(const float *x, float *y, size_t n, float slope) {

@@ -105,6 +105,8 @@ void op_adam_free(op_adam *opt);
 
 void op_scale(float *x, float a, size_t n);
 void op_axpy(float a, const float *x, float *y, size_t n);
+void op_scale_into(const float *x, float a, float *y, size_t n);
+void op_scale_add(float *y, float a, const float *x, size_t n);
 
 void op_conv2d_forward(const nn_conv *c, const float *x, const float *w, const float *b, float *y);
 void op_conv2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
@@ -116,6 +118,7 @@ void op_linear_backward(int n, int in, int out, const float *x, const float *w, 
 
 void op_relu_forward(const float *x, float *y, size_t n);
 void op_relu_backward(const float *x, const float *dy, float *dx, size_t n);
+void op_relu_backward_add(const float *x, const float *dy, const float *base, float *dx, size_t n);
 void op_leaky_relu_forward(const float *x, float *y, size_t n, float slope);
 void op_leaky_relu_backward(const float *x, const float *dy, float *dx, size_t n, float slope);
 

@@ -38,22 +38,20 @@ void dq_resblock_forward(const dq_resblock *blk, const dq_param_set *P, dq_resbl
     }
     nn_conv c = geometry(&blk->res[3], n, h, w);
     op_conv2d_forward(&c, s->act[3], DQ_W(P, blk->res[3].w), DQ_W(P, blk->res[3].b), y);
-    op_scale(y, POST_GAIN, pix * blk->cout);
+    const float *skip = x;
     if (blk->has_skip) {
         /* the skip's output goes through dres, free until backward */
         nn_conv sc = geometry(&blk->skip, n, h, w);
         op_conv2d_forward(&sc, x, DQ_W(P, blk->skip.w), DQ_W(P, blk->skip.b), s->dres);
-        op_axpy(1.0f, s->dres, y, pix * blk->cout);
-    } else {
-        op_axpy(1.0f, x, y, pix * blk->cout);
+        skip = s->dres;
     }
+    op_scale_add(y, POST_GAIN, skip, pix * blk->cout);
 }
 
 void dq_resblock_backward(const dq_resblock *blk, const dq_param_set *P, dq_resblock_state *s,
                           const float *x, const float *dy, int n, int h, int w, float *dx) {
     const size_t pix = (size_t)n * h * w;
-    op_copy(s->dres, dy, pix * blk->cout * sizeof(float));
-    op_scale(s->dres, POST_GAIN, pix * blk->cout);
+    op_scale_into(dy, POST_GAIN, s->dres, pix * blk->cout);
     /* walk the residual convs backwards; dcur is the gradient of conv i's output */
     const float *dcur = s->dres;
     for (int i = 3; i >= 0; i--) {
@@ -61,19 +59,20 @@ void dq_resblock_backward(const dq_resblock *blk, const dq_param_set *P, dq_resb
         float *dact = i ? s->dh[i % 2] : s->din;
         op_conv2d_backward(&c, s->act[i], DQ_W(P, blk->res[i].w), dcur, (i || dx) ? dact : NULL,
                            DQ_G(P, blk->res[i].w), DQ_G(P, blk->res[i].b));
-        if (i == 0 && !dx) break;
+        if (i == 0) break;
         /* act[i] = ReLU(previous output): its sign masks the gradient */
-        op_relu_backward(i ? s->act[i] : x, dact, dact, pix * (i ? blk->hid : blk->cin));
+        op_relu_backward(s->act[i], dact, dact, pix * blk->hid);
         dcur = dact;
     }
+    /* dx = the skip's input gradient + ReLU'(x) din, in one pass */
+    const float *dskip = dy;
     if (blk->has_skip) {
         nn_conv sc = geometry(&blk->skip, n, h, w);
         op_conv2d_backward(&sc, x, DQ_W(P, blk->skip.w), dy, dx, DQ_G(P, blk->skip.w),
                            DQ_G(P, blk->skip.b));
-    } else if (dx) {
-        op_copy(dx, dy, pix * blk->cout * sizeof(float));
+        dskip = dx;
     }
-    if (dx) op_axpy(1.0f, s->din, dx, pix * blk->cin);
+    if (dx) op_relu_backward_add(x, s->din, dskip, dx, pix * blk->cin);
 }
 
 void dq_resblock_state_free(dq_resblock_state *s) {

@@ -245,6 +245,25 @@ TEST(fill_scale_axpy_sums) {
     CHECK_CLOSE(fp32_ctx, dsums, sums, cols, 1e-6);
 }
 
+/* Rounded as the CPU's: no contracted fma in scale_add. */
+TEST(fused_residual_passes_bitwise) {
+    NEED_GPU();
+    const size_t n = 300007;
+    float *x = rand_host(n, -2, 2), *y = rand_host(n, -1, 1), *dy = rand_host(n, -1, 1);
+    x[0] = 0.0f;
+    float *d_x = upload_f(x, n), *d_y = upload_f(y, n), *d_dy = upload_f(dy, n), *d_out = dev(n * sizeof(float));
+    nn_scale_add(y, 1.0f / 36, x, n);
+    nncu_scale_add(fp32_ctx, d_y, 1.0f / 36, d_x, n);
+    CHECK_CLOSE(fp32_ctx, d_y, y, n, 0);
+    float *want = host(n * sizeof *want);
+    nn_scale_into(dy, 1.0f / 36, want, n);
+    nncu_scale_into(fp32_ctx, d_dy, 1.0f / 36, d_out, n);
+    CHECK_CLOSE(fp32_ctx, d_out, want, n, 0);
+    nn_relu_backward_add(x, dy, y, y, n);
+    nncu_relu_backward_add(fp32_ctx, d_x, d_dy, d_y, d_y, n);
+    CHECK_CLOSE(fp32_ctx, d_y, y, n, 0);
+}
+
 TEST(scale_u8_bitwise_for_both_shifts) {
     NEED_GPU();
     const size_t n = 10007; /* every byte value, then random ones */

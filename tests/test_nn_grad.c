@@ -260,6 +260,38 @@ static const float *up_grad(const float *r, const float *x, const void *s, float
     return dx;
 }
 
+/* The residual block's fused passes round exactly as the passes they
+ * replace (scale then add; mask then add), so fusing changed no result. */
+TEST(fused_residual_passes_equal_the_unfused) {
+    const size_t n = 100003; /* past the OpenMP threshold, ragged */
+    float *x = random_array(n, -1, 1), *y = random_array(n, -1, 1), *dy = random_array(n, -1, 1);
+    x[0] = 0.0f;
+    float *want = dq_malloc(n * sizeof *want), *got = dq_malloc(n * sizeof *got);
+    memcpy(want, y, n * sizeof *y);
+    nn_scale(want, 1.0f / 36, n);
+    nn_axpy(1.0f, x, want, n);
+    memcpy(got, y, n * sizeof *y);
+    nn_scale_add(got, 1.0f / 36, x, n);
+    CHECK(memcmp(got, want, n * sizeof *got) == 0);
+    memcpy(want, dy, n * sizeof *dy);
+    nn_scale(want, 1.0f / 36, n);
+    nn_scale_into(dy, 1.0f / 36, got, n);
+    CHECK(memcmp(got, want, n * sizeof *got) == 0);
+    float *mask = dq_malloc(n * sizeof *mask);
+    nn_relu_backward(x, dy, mask, n);
+    memcpy(want, y, n * sizeof *y);
+    nn_axpy(1.0f, mask, want, n);
+    memcpy(got, y, n * sizeof *y);
+    nn_relu_backward_add(x, dy, got, got, n); /* base aliasing dx */
+    CHECK(memcmp(got, want, n * sizeof *got) == 0);
+    free(x);
+    free(y);
+    free(dy);
+    free(want);
+    free(got);
+    free(mask);
+}
+
 TEST(maxpool2_odd_edges) {
     map_shape s = {2, 5, 4, 3};
     size_t nx = 2 * 5 * 4 * 3, ny = 2 * 2 * 2 * 3;
