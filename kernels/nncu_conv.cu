@@ -242,25 +242,32 @@ static const void *operand(nncu_ctx *ctx, const nncu_conv_plan *p, const float *
 }
 
 // Where cuDNN writes an n-element output meant for y: y itself, or for a
-// bf16 plan slot `slot`, which widen() then copies into y.
+// bf16 plan slot `slot`, which finish() then widens into y.
 static void *result(nncu_ctx *ctx, const nncu_conv_plan *p, float *y, size_t n, int slot) {
     if (p->bf16) return nncu_bf16_slot(ctx, slot, n);
     return y;
 }
 
-__global__ static void widen_kernel(const __nv_bfloat16 *x, size_t n, float *y) {
-    NNCU_FOR(i, n) y[i] = __bfloat162float(x[i]);
-}
-
-// y = cuDNN's n-element output `out` (from result()), widened when bf16.
-static void widen(nncu_ctx *ctx, const void *out, size_t n, float *y) {
-    if (out == y) return;
-    widen_kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>((const __nv_bfloat16 *)out, n, y);
-    NNCU_LAUNCHED();
+// y = x widened, plus the bias b of each column when b is not NULL.
+__global__ static void widen_kernel(const __nv_bfloat16 *x, size_t rows, int cols, const float *b, float *y) {
+    NNCU_FOR(i, rows * cols) y[i] = b ? __bfloat162float(x[i]) + b[i % cols] : __bfloat162float(x[i]);
 }
 
 __global__ static void add_bias_kernel(float *y, size_t rows, int cols, const float *b) {
     NNCU_FOR(i, rows * cols) y[i] += b[i % cols];
+}
+
+// y = cuDNN's [rows, cols] output `out` (from result()) plus the bias b
+// (NULL: none); a bf16 output is widened in the same pass.
+static void finish(nncu_ctx *ctx, const void *out, size_t rows, int cols, const float *b, float *y) {
+    if (out != y) {
+        widen_kernel<<<nncu_grid(rows * cols), NNCU_THREADS, 0, ctx->stream>>>((const __nv_bfloat16 *)out, rows,
+                                                                               cols, b, y);
+        NNCU_LAUNCHED();
+    } else if (b) {
+        add_bias_kernel<<<nncu_grid(rows * cols), NNCU_THREADS, 0, ctx->stream>>>(y, rows, cols, b);
+        NNCU_LAUNCHED();
+    }
 }
 
 // bf16 slots: 0 the activation or incoming gradient, 1 the other input, 2
@@ -274,11 +281,7 @@ extern "C" void nncu_conv2d_forward(nncu_ctx *ctx, const nn_conv *c, const float
     void *out = result(ctx, p, y, rows * c->cout, 2);
     NNCU_CHECK(cudnnConvolutionForward(ctx->dnn, &one, p->x_desc, xin, p->w_desc, wk, p->fwd_desc,
                                        p->fwd_algo, ctx->workspace, p->fwd_ws, &zero, p->y_desc, out));
-    widen(ctx, out, rows * c->cout, y);
-    if (b) {
-        add_bias_kernel<<<nncu_grid(rows * c->cout), NNCU_THREADS, 0, ctx->stream>>>(y, rows, c->cout, b);
-        NNCU_LAUNCHED();
-    }
+    finish(ctx, out, rows, c->cout, b, y);
 }
 
 extern "C" void nncu_conv2d_backward(nncu_ctx *ctx, const nn_conv *c, const float *x, const float *w,
@@ -310,6 +313,6 @@ extern "C" void nncu_conv2d_backward(nncu_ctx *ctx, const nn_conv *c, const floa
         NNCU_CHECK(cudnnConvolutionBackwardData(ctx->dnn, &one, p->w_desc, krsc_weight(ctx, p, w, 1),
                                                 p->y_desc, dyin, p->data_desc, p->data_algo,
                                                 ctx->workspace, p->data_ws, &zero, p->x_desc, out));
-        widen(ctx, out, nx, dx);
+        finish(ctx, out, (size_t)c->n * c->h * c->w, c->cin, NULL, dx);
     }
 }
