@@ -179,7 +179,7 @@ int main(int argc, char **argv) {
     }
     dataset_json = dq_header_to_json(&h);
     const dq_model_config *cfg = &t.model.cfg;
-    op_select_or_die(device, precision, cfg->kind);
+    op_select_or_die(device, precision);
     dq_trainer_to_device(&t);
     if (steps < 0) /* the reference: 50k iterations of 512 for factor models, 100k of 256 else */
         steps = dq_model_kind_is_factor(cfg->kind) ? 50000 : 100000;

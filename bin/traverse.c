@@ -134,7 +134,7 @@ int main(int argc, char **argv) {
     parse(argc, argv, &o);
     dq_trainer t;
     dq_checkpoint_load_or_die(o.ckpt, &t, 0, NULL);
-    op_select_or_die(o.device, o.precision, t.model.cfg.kind);
+    op_select_or_die(o.device, o.precision);
     dq_model_to_device(&t.model);
     const dq_model *mdl = &t.model;
     char err[512];

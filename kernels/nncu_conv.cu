@@ -316,3 +316,27 @@ extern "C" void nncu_conv2d_backward(nncu_ctx *ctx, const nn_conv *c, const floa
         finish(ctx, out, (size_t)c->n * c->h * c->w, c->cin, NULL, dx);
     }
 }
+
+// The convolution whose input gradient is the transposed convolution c (as
+// plan_adjoint in nn_conv.c): from the transposed output [oh, ow, cout] back
+// to its input [h, w, cin], with the same weight memory [cin, cout, kh, kw].
+static nn_conv adjoint(const nn_conv *c) {
+    return nn_conv{c->n, nn_conv_transpose2d_out_h(c), nn_conv_transpose2d_out_w(c), c->cout, c->cin,
+                   c->kh, c->kw, c->stride, c->pad};
+}
+
+extern "C" void nncu_conv_transpose2d_forward(nncu_ctx *ctx, const nn_conv *c, const float *x, const float *w,
+                                              const float *b, float *y) {
+    const nn_conv a = adjoint(c);
+    nncu_conv2d_backward(ctx, &a, nullptr, w, x, y, nullptr, nullptr);
+    if (b) finish(ctx, y, (size_t)a.n * a.h * a.w, c->cout, b, y);
+}
+
+extern "C" void nncu_conv_transpose2d_backward(nncu_ctx *ctx, const nn_conv *c, const float *x,
+                                               const float *w, const float *dy, float *dx, float *dw,
+                                               float *db) {
+    const nn_conv a = adjoint(c);
+    if (db) nncu_sum_rows_add(ctx, dy, (size_t)a.n * a.h * a.w, c->cout, db);
+    if (dw) nncu_conv2d_backward(ctx, &a, dy, w, x, nullptr, dw, nullptr);
+    if (dx) nncu_conv2d_forward(ctx, &a, dy, w, nullptr, dx);
+}

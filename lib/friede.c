@@ -72,15 +72,15 @@ void dq_friede_encoder_forward(const dq_friede_encoder *e, const dq_param_set *P
         w /= 2;
         const size_t n = (size_t)b * h * w * L->cout;
         op_buf_reserve(&s->map[j], &s->cap_map[j], n);
-        nn_conv2d_forward(&g, in, DQ_W(P, L->w), DQ_W(P, L->b), s->map[j]);
-        nn_relu_forward(s->map[j], s->map[j], n);
+        op_conv2d_forward(&g, in, DQ_W(P, L->w), DQ_W(P, L->b), s->map[j]);
+        op_relu_forward(s->map[j], s->map[j], n);
         in = s->map[j];
     }
     const int dense = e->fc[0].cout;
     op_buf_reserve(&s->flat[0], &s->cap_flat[0], (size_t)b * dense);
-    nn_linear_forward(b, e->fc[0].cin, dense, in, DQ_W(P, e->fc[0].w), DQ_W(P, e->fc[0].b), s->flat[0]);
-    nn_relu_forward(s->flat[0], s->flat[0], (size_t)b * dense);
-    nn_linear_forward(b, dense, e->out, s->flat[0], DQ_W(P, e->fc[1].w), DQ_W(P, e->fc[1].b), z);
+    op_linear_forward(b, e->fc[0].cin, dense, in, DQ_W(P, e->fc[0].w), DQ_W(P, e->fc[0].b), s->flat[0]);
+    op_relu_forward(s->flat[0], s->flat[0], (size_t)b * dense);
+    op_linear_forward(b, dense, e->out, s->flat[0], DQ_W(P, e->fc[1].w), DQ_W(P, e->fc[1].b), z);
 }
 
 void dq_friede_encoder_backward(const dq_friede_encoder *e, const dq_param_set *P, dq_net_state *s,
@@ -90,20 +90,20 @@ void dq_friede_encoder_backward(const dq_friede_encoder *e, const dq_param_set *
                  flat = (size_t)b * e->fc[0].cin;
     for (int i = 0; i < 2; i++) op_buf_reserve(&s->dmap[i], &s->cap_dmap[i], first > flat ? first : flat);
     op_buf_reserve(&s->dflat[0], &s->cap_dflat[0], (size_t)b * dense);
-    nn_linear_backward(b, dense, e->out, s->flat[0], DQ_W(P, e->fc[1].w), dz, s->dflat[0],
+    op_linear_backward(b, dense, e->out, s->flat[0], DQ_W(P, e->fc[1].w), dz, s->dflat[0],
                        DQ_G(P, e->fc[1].w), DQ_G(P, e->fc[1].b));
-    nn_relu_backward(s->flat[0], s->dflat[0], s->dflat[0], (size_t)b * dense);
+    op_relu_backward(s->flat[0], s->dflat[0], s->dflat[0], (size_t)b * dense);
     const int top = DQ_FRIEDE_CONVS - 1;
     float *dcur = s->dmap[0];
-    nn_linear_backward(b, e->fc[0].cin, dense, s->map[top], DQ_W(P, e->fc[0].w), s->dflat[0], dcur,
+    op_linear_backward(b, e->fc[0].cin, dense, s->map[top], DQ_W(P, e->fc[0].w), s->dflat[0], dcur,
                        DQ_G(P, e->fc[0].w), DQ_G(P, e->fc[0].b));
     for (int j = top; j >= 0; j--) {
         const dq_layer *L = &e->conv[j];
         const int h = e->H >> j, w = e->W >> j;
-        nn_relu_backward(s->map[j], dcur, dcur, (size_t)b * (h / 2) * (w / 2) * L->cout);
+        op_relu_backward(s->map[j], dcur, dcur, (size_t)b * (h / 2) * (w / 2) * L->cout);
         nn_conv g = geometry(L, b, h, w);
         float *dx = j ? s->dmap[(top - j + 1) % 2] : NULL;
-        nn_conv2d_backward(&g, j ? s->map[j - 1] : x, DQ_W(P, L->w), dcur, dx, DQ_G(P, L->w),
+        op_conv2d_backward(&g, j ? s->map[j - 1] : x, DQ_W(P, L->w), dcur, dx, DQ_G(P, L->w),
                            DQ_G(P, L->b));
         dcur = dx;
     }
@@ -114,10 +114,10 @@ void dq_friede_decoder_forward(const dq_friede_decoder *dc, const dq_param_set *
     const int top = dc->fc[1].cout, dense = dc->fc[0].cout;
     op_buf_reserve(&s->flat[0], &s->cap_flat[0], (size_t)b * dense);
     op_buf_reserve(&s->flat[1], &s->cap_flat[1], (size_t)b * top);
-    nn_linear_forward(b, dc->in, dense, zq, DQ_W(P, dc->fc[0].w), DQ_W(P, dc->fc[0].b), s->flat[0]);
-    nn_relu_forward(s->flat[0], s->flat[0], (size_t)b * dense);
-    nn_linear_forward(b, dense, top, s->flat[0], DQ_W(P, dc->fc[1].w), DQ_W(P, dc->fc[1].b), s->flat[1]);
-    nn_relu_forward(s->flat[1], s->flat[1], (size_t)b * top);
+    op_linear_forward(b, dc->in, dense, zq, DQ_W(P, dc->fc[0].w), DQ_W(P, dc->fc[0].b), s->flat[0]);
+    op_relu_forward(s->flat[0], s->flat[0], (size_t)b * dense);
+    op_linear_forward(b, dense, top, s->flat[0], DQ_W(P, dc->fc[1].w), DQ_W(P, dc->fc[1].b), s->flat[1]);
+    op_relu_forward(s->flat[1], s->flat[1], (size_t)b * top);
     const float *in = s->flat[1];
     int h = dc->H / 16, w = dc->W / 16;
     for (int j = 0; j < DQ_FRIEDE_CONVS; j++) {
@@ -131,8 +131,8 @@ void dq_friede_decoder_forward(const dq_friede_decoder *dc, const dq_param_set *
             op_buf_reserve(&s->map[j], &s->cap_map[j], n);
             out = s->map[j];
         }
-        nn_conv_transpose2d_forward(&g, in, DQ_W(P, L->w), DQ_W(P, L->b), out);
-        if (j + 1 < DQ_FRIEDE_CONVS) nn_relu_forward(out, out, n);
+        op_conv_transpose2d_forward(&g, in, DQ_W(P, L->w), DQ_W(P, L->b), out);
+        if (j + 1 < DQ_FRIEDE_CONVS) op_relu_forward(out, out, n);
         in = out;
     }
 }
@@ -152,18 +152,16 @@ void dq_friede_decoder_backward(const dq_friede_decoder *dc, const dq_param_set 
         nn_conv g = geometry(L, b, h, w);
         float *dx = s->dmap[j % 2];
         const float *xin = j ? s->map[j - 1] : s->flat[1];
-        nn_conv_transpose2d_backward(&g, xin, DQ_W(P, L->w), dcur, dx, DQ_G(P, L->w), DQ_G(P, L->b));
-        nn_relu_backward(xin, dx, dx, (size_t)b * h * w * L->cin);
+        op_conv_transpose2d_backward(&g, xin, DQ_W(P, L->w), dcur, dx, DQ_G(P, L->w), DQ_G(P, L->b));
+        op_relu_backward(xin, dx, dx, (size_t)b * h * w * L->cin);
         dcur = dx;
     }
-    nn_linear_backward(b, dense, top, s->flat[0], DQ_W(P, dc->fc[1].w), dcur, s->dflat[0],
+    op_linear_backward(b, dense, top, s->flat[0], DQ_W(P, dc->fc[1].w), dcur, s->dflat[0],
                        DQ_G(P, dc->fc[1].w), DQ_G(P, dc->fc[1].b));
-    nn_relu_backward(s->flat[0], s->dflat[0], s->dflat[0], (size_t)b * dense);
-    nn_linear_backward(b, dc->in, dense, zq, DQ_W(P, dc->fc[0].w), s->dflat[0], dzq,
+    op_relu_backward(s->flat[0], s->dflat[0], s->dflat[0], (size_t)b * dense);
+    op_linear_backward(b, dc->in, dense, zq, DQ_W(P, dc->fc[0].w), s->dflat[0], dzq,
                        DQ_G(P, dc->fc[0].w), DQ_G(P, dc->fc[0].b));
 }
-
-float dq_friede_value(int k, int K) { return -1.0f + 2.0f * (float)k / (float)(K - 1); }
 
 double dq_friede_noise_scale(long long step, long long period) {
     const double t = period > 0 && step < period ? (double)step / (double)period : 1.0;

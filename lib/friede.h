@@ -35,8 +35,6 @@ void dq_friede_decoder_backward(const dq_friede_decoder *dc, const dq_param_set 
                                 dq_net_state *s, const float *zq, const float *dy, int b,
                                 float *dzq);
 
-/* The fixed value of category k of K. */
-float dq_friede_value(int k, int K);
 /* Noise scale of iteration `step`: cosine from 0.5 to 2.0 over `period`
  * iterations, then 2.0. */
 double dq_friede_noise_scale(long long step, long long period);

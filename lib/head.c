@@ -13,6 +13,7 @@ float *dq_ws(dq_trainer *t, int slot, size_t n) {
 }
 
 void dq_head_forward(dq_trainer *t, dq_head_pass *p) {
+    p->reg_scale = 1;
     switch (dq_kind_head(t->model.cfg.kind)) {
     case DQ_HEAD_RELAXED:
     case DQ_HEAD_LOGITS: dq_head_codebook_forward(t, p); break;

@@ -52,8 +52,9 @@ typedef struct {
     /* set by dq_head_forward */
     float *zq;          /* [b, decoder width] */
     const float *disc;  /* [b, disc width]: what the TC discriminator sees */
-    double reg;         /* the regulariser before its weight (KL or penalty),
-                           delivered at op_collect */
+    double reg;         /* the regulariser before its weight (KL or penalty)
+                           is reg * reg_scale, reg delivered at op_collect */
+    double reg_scale;
     double weight;      /* its weight in the loss */
     /* set by dq_pass_decode, delivered at op_collect */
     double recon;       /* the reconstruction loss is recon / recon_divisor */
@@ -70,9 +71,11 @@ void dq_head_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
 /* Forward passes of the step (step.c), also used by GapST: the encoder and
  * head on b scaled images (p->z set, p->zq etc. from the head), and the
  * decoder on p->zq (output in DQ_WS_XHAT) with the reconstruction loss.
- * After op_collect, dq_pass_loss is the pass's loss without the TC term. */
+ * After op_collect, dq_pass_reg is the pass's regulariser and dq_pass_loss
+ * its loss without the TC term. */
 void dq_pass_encode(dq_trainer *t, const float *x, dq_head_pass *p);
 void dq_pass_decode(dq_trainer *t, const float *x, dq_head_pass *p);
+double dq_pass_reg(const dq_head_pass *p);
 double dq_pass_loss(const dq_head_pass *p);
 
 /* The heads (head.c: RELAXED and LOGITS; gaussian.c; ae.c: IDENTITY and

@@ -207,6 +207,35 @@ void nn_qlae_nearest(const float *z, const float *values, int n, int d, int nv, 
 void nn_qlae_values_backward(const int32_t *code, const float *dzq, int n, int d, int nv,
                              float *dvalues);
 
+/* ---- the other latent heads' passes (nn_latent.c) ---- */
+
+/* Gaussian head: z [b, 2d] holds (mu [d], logvar [d]) per image.
+ * zq = mu + eps exp(logvar/2) for eps [b,d], or mu when eps is NULL. */
+void nn_gaussian_sample_forward(const float *z, const float *eps, int b, int d, float *zq);
+/* KL(N(mu, exp(logvar)) || N(0,I)): the mean over images of
+ * sum_j -1/2 (1 + logvar - mu^2 - exp(logvar)); 0 for b = 0. */
+double nn_gaussian_kl_forward(const float *z, int b, int d);
+/* dz [b,2d] (overwritten) of the sample, whose gradient is dzq (+ ddisc when
+ * not NULL), plus kl_scale times the KL's sum over images. */
+void nn_gaussian_backward(const float *z, const float *eps, const float *dzq, const float *ddisc, int b,
+                          int d, float kl_scale, float *dz);
+/* BioAE's penalty over n values: (gamma sum max(-z,0) + beta sum z^2) / n;
+ * the backward adds its gradient to dz. */
+double nn_bio_penalty_forward(const float *z, size_t n, double gamma, double beta);
+void nn_bio_penalty_backward(const float *z, size_t n, double gamma, double beta, float *dz);
+
+#ifdef __CUDACC__
+#define NN_HOST_DEVICE __host__ __device__ static inline
+#else
+#define NN_HOST_DEVICE static inline
+#endif
+/* Friede et al.'s fixed value of category k of K: -1 + 2k/(K-1). */
+NN_HOST_DEVICE float nn_category_value(int k, int K) { return -1.0f + 2.0f * (float)k / (float)(K - 1); }
+/* zq[r] = sum_k w[r,k] nn_category_value(k, K), summed in double. */
+void nn_category_values_forward(const float *w, int rows, int K, float *zq);
+/* dw[r,k] = (dzq[r] + ddisc[r]) nn_category_value(k, K); ddisc may be NULL. */
+void nn_category_values_backward(const float *dzq, const float *ddisc, int rows, int K, float *dw);
+
 /* ---- latent permutation for the TC discriminator (nn_perm.c) ---- */
 
 /* out[i,j,:] = w[perm[j*n + i], j, :] for w [n,d,k]: each latent j is

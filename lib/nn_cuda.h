@@ -119,6 +119,12 @@ void nncu_conv2d_forward(nncu_ctx *ctx, const nn_conv *c, const float *x, const 
                          const float *b, float *y);
 void nncu_conv2d_backward(nncu_ctx *ctx, const nn_conv *c, const float *x, const float *w,
                           const float *dy, float *dx, float *dw, float *db);
+/* Weights [Cin,Cout,kh,kw], as nn_conv_transpose2d_*: the passes of the
+ * convolution that maps the output back to the input, exchanged. */
+void nncu_conv_transpose2d_forward(nncu_ctx *ctx, const nn_conv *c, const float *x, const float *w,
+                                   const float *b, float *y);
+void nncu_conv_transpose2d_backward(nncu_ctx *ctx, const nn_conv *c, const float *x, const float *w,
+                                    const float *dy, float *dx, float *dw, float *db);
 
 /* ---- fully connected through cuBLAS (kernels/nncu_linear.cu) ---- */
 
@@ -184,6 +190,28 @@ void nncu_quant_lookup_forward(nncu_ctx *ctx, const float *w, const float *M, in
                                int C, float *zq);
 void nncu_quant_lookup_backward(nncu_ctx *ctx, const float *w, const float *M, const float *dzq,
                                 int rows, int K, int C, float *dw, float *dM);
+
+/* code: device int32 [n*d], as nn_qlae_*. */
+void nncu_qlae_nearest(nncu_ctx *ctx, const float *z, const float *values, int n, int d, int nv,
+                       int32_t *code, float *zq);
+void nncu_qlae_values_backward(nncu_ctx *ctx, const int32_t *code, const float *dzq, int n, int d,
+                               int nv, float *dvalues);
+
+/* ---- the other latent heads (kernels/nncu_latent.cu), as nn_latent.c;
+ *      the forwards that sum write a device double ---- */
+
+void nncu_gaussian_sample_forward(nncu_ctx *ctx, const float *z, const float *eps, int b, int d,
+                                  float *zq);
+void nncu_gaussian_kl_forward(nncu_ctx *ctx, const float *z, int b, int d, double *out);
+void nncu_gaussian_backward(nncu_ctx *ctx, const float *z, const float *eps, const float *dzq,
+                            const float *ddisc, int b, int d, float kl_scale, float *dz);
+void nncu_bio_penalty_forward(nncu_ctx *ctx, const float *z, size_t n, double gamma, double beta,
+                              double *out);
+void nncu_bio_penalty_backward(nncu_ctx *ctx, const float *z, size_t n, double gamma, double beta,
+                               float *dz);
+void nncu_category_values_forward(nncu_ctx *ctx, const float *w, int rows, int K, float *zq);
+void nncu_category_values_backward(nncu_ctx *ctx, const float *dzq, const float *ddisc, int rows,
+                                   int K, float *dw);
 
 /* perm: device int32 [d*n], as nn_perm_latents. */
 void nncu_perm_latents(nncu_ctx *ctx, const float *w, int n, int d, int k, const int32_t *perm,

@@ -180,33 +180,19 @@ void op_use_cuda(dq_precision precision) {
 #endif
 }
 
-int op_kind_runs_on_gpu(dq_model_kind kind) {
-    dq_head_kind h = dq_kind_head(kind);
-    return h == DQ_HEAD_RELAXED || h == DQ_HEAD_LOGITS;
-}
-
-int op_resolve_or_die(const char *device, const char *precision, dq_model_kind kind,
-                      dq_precision *prec) {
+int op_resolve_or_die(const char *device, const char *precision, dq_precision *prec) {
     dq_device dev;
     char why[512];
     if (dq_device_select(device ? device : "auto", &dev, why, sizeof why))
         dq_die(DQ_EXIT_USAGE, "%s", why);
     if (dq_precision_parse(precision ? precision : "tf32", prec, why, sizeof why))
         dq_die(DQ_EXIT_USAGE, "%s", why);
-    if (dev == DQ_DEVICE_CPU) return 0;
-    if (!op_kind_runs_on_gpu(kind)) {
-        if (device && strcmp(device, "cuda") == 0)
-            dq_die(DQ_EXIT_USAGE, "--device cuda: %s has no GPU path yet (qvae, factorqvae, vqvae, factorvqvae, dvae and factordvae do); use --device cpu",
-                   dq_model_kind_name(kind));
-        fprintf(stderr, "%s: %s has no GPU path yet: computing on the CPU\n", dq_progname, dq_model_kind_name(kind));
-        return 0;
-    }
-    return 1;
+    return dev == DQ_DEVICE_CUDA;
 }
 
-void op_select_or_die(const char *device, const char *precision, dq_model_kind kind) {
+void op_select_or_die(const char *device, const char *precision) {
     dq_precision prec;
-    if (!op_resolve_or_die(device, precision, kind, &prec)) return;
+    if (!op_resolve_or_die(device, precision, &prec)) return;
     char desc[256];
     dq_cuda_probe(desc, sizeof desc);
     fprintf(stderr, "%s: computing on %s (%s)\n", dq_progname, desc, dq_precision_name(prec));
@@ -432,6 +418,18 @@ void op_conv2d_backward(const nn_conv *c, const float *x, const float *w, const 
              nn_conv2d_backward(c, x, w, dy, dx, dw, db));
 }
 
+void op_conv_transpose2d_forward(const nn_conv *c, const float *x, const float *w, const float *b,
+                                 float *y) {
+    TIMED(conv_shape(c), nncu_conv_transpose2d_forward(gpu, c, x, w, b, y),
+          nn_conv_transpose2d_forward(c, x, w, b, y));
+}
+
+void op_conv_transpose2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
+                                  float *dx, float *dw, float *db) {
+    TIMED(conv_shape(c), nncu_conv_transpose2d_backward(gpu, c, x, w, dy, dx, dw, db),
+          nn_conv_transpose2d_backward(c, x, w, dy, dx, dw, db));
+}
+
 void op_linear_forward(int n, int in, int out, const float *x, const float *w, const float *b,
                        float *y) {
     TIMED(linear_shape(n, in, out), nncu_linear_forward(gpu, n, in, out, x, w, b, y),
@@ -568,8 +566,51 @@ void op_quant_lookup_backward(const float *w, const float *M, const float *dzq, 
              nn_quant_lookup_backward(w, M, dzq, rows, K, C, dw, dM));
 }
 
+void op_qlae_nearest(const float *z, const float *values, int n, int d, int nv, int32_t *code,
+                     float *zq) {
+    DISPATCH(nncu_qlae_nearest(gpu, z, values, n, d, nv, code, zq), nn_qlae_nearest(z, values, n, d, nv, code, zq));
+}
+
+void op_qlae_values_backward(const int32_t *code, const float *dzq, int n, int d, int nv,
+                             float *dvalues) {
+    DISPATCH(nncu_qlae_values_backward(gpu, code, dzq, n, d, nv, dvalues),
+             nn_qlae_values_backward(code, dzq, n, d, nv, dvalues));
+}
+
 void op_perm_latents(const float *w, int n, int d, int k, const int32_t *perm, float *out) {
     DISPATCH(nncu_perm_latents(gpu, w, n, d, k, perm, out), nn_perm_latents(w, n, d, k, perm, out));
+}
+
+void op_gaussian_sample_forward(const float *z, const float *eps, int b, int d, float *zq) {
+    DISPATCH(nncu_gaussian_sample_forward(gpu, z, eps, b, d, zq), nn_gaussian_sample_forward(z, eps, b, d, zq));
+}
+
+void op_gaussian_kl_forward_later(const float *z, int b, int d, double *out) {
+    LOSS_LATER(nncu_gaussian_kl_forward(gpu, z, b, d, slot_), nn_gaussian_kl_forward(z, b, d), out);
+}
+
+void op_gaussian_backward(const float *z, const float *eps, const float *dzq, const float *ddisc, int b,
+                          int d, float kl_scale, float *dz) {
+    DISPATCH(nncu_gaussian_backward(gpu, z, eps, dzq, ddisc, b, d, kl_scale, dz),
+             nn_gaussian_backward(z, eps, dzq, ddisc, b, d, kl_scale, dz));
+}
+
+void op_bio_penalty_forward_later(const float *z, size_t n, double gamma, double beta, double *out) {
+    LOSS_LATER(nncu_bio_penalty_forward(gpu, z, n, gamma, beta, slot_), nn_bio_penalty_forward(z, n, gamma, beta),
+               out);
+}
+
+void op_bio_penalty_backward(const float *z, size_t n, double gamma, double beta, float *dz) {
+    DISPATCH(nncu_bio_penalty_backward(gpu, z, n, gamma, beta, dz), nn_bio_penalty_backward(z, n, gamma, beta, dz));
+}
+
+void op_category_values_forward(const float *w, int rows, int K, float *zq) {
+    DISPATCH(nncu_category_values_forward(gpu, w, rows, K, zq), nn_category_values_forward(w, rows, K, zq));
+}
+
+void op_category_values_backward(const float *dzq, const float *ddisc, int rows, int K, float *dw) {
+    DISPATCH(nncu_category_values_backward(gpu, dzq, ddisc, rows, K, dw),
+             nn_category_values_backward(dzq, ddisc, rows, K, dw));
 }
 
 void op_rng_gumbel(dq_rng r, uint64_t offset, float *out, size_t n) {

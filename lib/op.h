@@ -11,11 +11,7 @@
  * Arguments and semantics are nn.h's (outputs overwritten, weight gradients
  * accumulated, the same aliasing).  Loss forwards deliver their value to a
  * host double at op_collect (on the CPU at once), so that a training step
- * waits for the GPU once, at its end, and can be recorded as a CUDA graph.
- *
- * The kinds whose heads or networks need ops without a CUDA twin (Gaussian,
- * AE, BioAE, QLAE heads; the Friede networks) call nn.h directly and run on
- * the CPU only: op_kind_runs_on_gpu tells them apart. */
+ * waits for the GPU once, at its end, and can be recorded as a CUDA graph. */
 #ifndef DISQ_OP_H
 #define DISQ_OP_H
 
@@ -36,18 +32,12 @@ int op_on_gpu(void);
  * device: tests that compare the devices switch between whole runs. */
 void op_use_cuda(dq_precision precision);
 void op_use_cpu(void);
-/* Resolve a tool's --device and --precision (NULL: auto, tf32) for a model
- * kind: 1 when it is to run on the GPU in *prec, 0 on the CPU.  A kind
- * without a GPU path runs on the CPU under auto (saying so on stderr when
- * there is a GPU) and is an error under cuda.
- * Dies with a usage error naming the bad argument. */
-int op_resolve_or_die(const char *device, const char *precision, dq_model_kind kind,
-                      dq_precision *prec);
+/* Resolve a tool's --device and --precision (NULL: auto, tf32): 1 when it
+ * is to run on the GPU in *prec, 0 on the CPU.  Dies with a usage error
+ * naming the bad argument. */
+int op_resolve_or_die(const char *device, const char *precision, dq_precision *prec);
 /* op_resolve_or_die, then select the device, named on stderr when the GPU. */
-void op_select_or_die(const char *device, const char *precision, dq_model_kind kind);
-/* Whether every op a training step or inference pass of this kind uses has a
- * CUDA twin. */
-int op_kind_runs_on_gpu(dq_model_kind kind);
+void op_select_or_die(const char *device, const char *precision);
 /* Waits for the queued work (nothing on the CPU). */
 void op_sync(void);
 
@@ -111,6 +101,10 @@ void op_scale_add(float *y, float a, const float *x, size_t n);
 void op_conv2d_forward(const nn_conv *c, const float *x, const float *w, const float *b, float *y);
 void op_conv2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
                         float *dx, float *dw, float *db);
+void op_conv_transpose2d_forward(const nn_conv *c, const float *x, const float *w, const float *b,
+                                 float *y);
+void op_conv_transpose2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
+                                  float *dx, float *dw, float *db);
 void op_linear_forward(int n, int in, int out, const float *x, const float *w, const float *b,
                        float *y);
 void op_linear_backward(int n, int in, int out, const float *x, const float *w, const float *dy,
@@ -154,7 +148,20 @@ void op_quant_logits_backward(const float *z, const float *M, const float *dL, i
 void op_quant_lookup_forward(const float *w, const float *M, int rows, int K, int C, float *zq);
 void op_quant_lookup_backward(const float *w, const float *M, const float *dzq, int rows, int K,
                               int C, float *dw, float *dM);
+void op_qlae_nearest(const float *z, const float *values, int n, int d, int nv, int32_t *code,
+                     float *zq);
+void op_qlae_values_backward(const int32_t *code, const float *dzq, int n, int d, int nv,
+                             float *dvalues);
 void op_perm_latents(const float *w, int n, int d, int k, const int32_t *perm, float *out);
+
+void op_gaussian_sample_forward(const float *z, const float *eps, int b, int d, float *zq);
+void op_gaussian_kl_forward_later(const float *z, int b, int d, double *out);
+void op_gaussian_backward(const float *z, const float *eps, const float *dzq, const float *ddisc, int b,
+                          int d, float kl_scale, float *dz);
+void op_bio_penalty_forward_later(const float *z, size_t n, double gamma, double beta, double *out);
+void op_bio_penalty_backward(const float *z, size_t n, double gamma, double beta, float *dz);
+void op_category_values_forward(const float *w, int rows, int K, float *zq);
+void op_category_values_backward(const float *dzq, const float *ddisc, int rows, int K, float *dw);
 
 /* rng.h's streams and nn_perm_draw, drawn where the ops compute: the same
  * values from the same (seed, stream, offset) on either device, up to the

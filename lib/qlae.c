@@ -5,7 +5,7 @@
  * discriminator, if any, sees the same straight-through value.  Both terms
  * have the same value, logged once as the regulariser. */
 #include "head.h"
-#include "nn.h"
+#include "op.h"
 
 void dq_head_qlae_forward(dq_trainer *t, dq_head_pass *p) {
     const dq_model *mdl = &t->model;
@@ -13,9 +13,10 @@ void dq_head_qlae_forward(dq_trainer *t, dq_head_pass *p) {
     const size_t n = (size_t)p->b * c->d;
     int32_t *code = (int32_t *)dq_ws(t, DQ_WS_CODE, n);
     p->zq = dq_ws(t, DQ_WS_ZQ, n);
-    nn_qlae_nearest(p->z, DQ_W(&mdl->params, mdl->codebook), p->b, c->d, c->K, code, p->zq);
+    op_qlae_nearest(p->z, DQ_W(&mdl->params, mdl->codebook), p->b, c->d, c->K, code, p->zq);
     p->disc = p->zq;
-    p->reg = n ? nn_mse_forward(p->zq, p->z, n) : 0;
+    p->reg = 0;
+    if (n) op_mse_forward_later(p->zq, p->z, n, &p->reg);
     p->weight = 2 * c->beta;
 }
 
@@ -28,10 +29,10 @@ void dq_head_qlae_backward(dq_trainer *t, const dq_head_pass *p, const float *dz
     const int32_t *code = (const int32_t *)t->buf[DQ_WS_CODE];
     float *dvalues = dq_ws(t, DQ_WS_DL, n);
     /* quantize term: gradient to zq, routed to the chosen values */
-    nn_mse_backward(p->zq, p->z, n, (float)c->beta, dvalues);
-    nn_qlae_values_backward(code, dvalues, p->b, c->d, c->K, DQ_G(&mdl->params, mdl->codebook));
+    op_mse_backward(p->zq, p->z, n, (float)c->beta, dvalues);
+    op_qlae_values_backward(code, dvalues, p->b, c->d, c->K, DQ_G(&mdl->params, mdl->codebook));
     /* commit term plus the straight-through identity */
-    nn_mse_backward(p->z, p->zq, n, (float)c->beta, dz);
-    nn_axpy(1.0f, dzq, dz, n);
-    if (ddisc) nn_axpy(1.0f, ddisc, dz, n);
+    op_mse_backward(p->z, p->zq, n, (float)c->beta, dz);
+    op_axpy(1.0f, dzq, dz, n);
+    if (ddisc) op_axpy(1.0f, ddisc, dz, n);
 }

@@ -91,21 +91,17 @@ void dq_model_encode_sampled(const dq_model *mdl, dq_net_state *s, const uint8_t
     op_buf_reserve(&s->io[0], &s->cap_io[0], n ? n : 1);
     float *xf = s->io[0];
     op_scale_images_from_host(c, x, n, xf);
-    if (dq_kind_head(c->kind) == DQ_HEAD_FRIEDE) {
-        dq_friede_encoder_forward(&mdl->fenc, &mdl->params, s, xf, b, z);
-        return;
-    }
-    if (dq_kind_head(c->kind) != DQ_HEAD_GAUSSIAN) {
-        const size_t nz = (size_t)b * dq_kind_encoder_width(c);
-        dq_encoder_forward(&mdl->enc, &mdl->params, s, xf, b, pass_output(s, z, nz));
-        fetch_output(s, z, nz);
-        return;
-    }
+    const int gaussian = dq_kind_head(c->kind) == DQ_HEAD_GAUSSIAN;
+    const size_t nz = (size_t)b * dq_kind_encoder_width(c);
+    float *out = gaussian ? dq_alloc_aligned((nz + 1) * sizeof(float)) : z;
+    float *dev_out = pass_output(s, out, nz);
+    if (dq_kind_head(c->kind) == DQ_HEAD_FRIEDE) dq_friede_encoder_forward(&mdl->fenc, &mdl->params, s, xf, b, dev_out);
+    else dq_encoder_forward(&mdl->enc, &mdl->params, s, xf, b, dev_out);
+    fetch_output(s, out, nz);
+    if (!gaussian) return;
     /* (mu, logvar) per image -> mu, or mu + eps exp(logvar/2) */
     const int d = c->d;
-    float *out = dq_alloc_aligned(((size_t)b * 2 * d + 1) * sizeof(float));
     float *eps = dq_alloc_aligned(((size_t)b * d + 1) * sizeof(float));
-    dq_encoder_forward(&mdl->enc, &mdl->params, s, xf, b, out);
     if (sample) {
         dq_rng r = {(uint64_t)c->seed, stream};
         dq_rng_normal(r, 0, eps, (size_t)b * d);
@@ -144,11 +140,7 @@ void dq_model_quantize(const dq_model *mdl, const float *z, int b, int sample, u
         /* Friede et al.'s representation: the expected value sum_k q_k e_k */
         float *q = dq_alloc_aligned((n ? n : 1) * sizeof(float));
         nn_softmax_forward(L, q, rows, c->K);
-        for (int r = 0; r < rows; r++) {
-            double v = 0;
-            for (int k = 0; k < c->K; k++) v += (double)q[(size_t)r * c->K + k] * dq_friede_value(k, c->K);
-            zq[r] = (float)v;
-        }
+        nn_category_values_forward(q, rows, c->K, zq);
         free(q);
     }
     if (sample) {
@@ -162,23 +154,24 @@ void dq_model_quantize(const dq_model *mdl, const float *z, int b, int sample, u
     nn_argmax_rows(L, rows, c->K, code);
     if (head != DQ_HEAD_FRIEDE) nn_quant_gather(code, M, rows, head == DQ_HEAD_LOGITS ? 1 : c->C, zq);
     else if (sample)
-        for (int r = 0; r < rows; r++) zq[r] = dq_friede_value(code[r], c->K);
+        for (int r = 0; r < rows; r++) zq[r] = nn_category_value(code[r], c->K);
     free(L);
 }
 
 void dq_model_decode(const dq_model *mdl, dq_net_state *s, const float *zq, int b, float *xhat) {
     const size_t n = (size_t)b * mdl->cfg.H * mdl->cfg.W * mdl->cfg.channels;
-    if (dq_kind_head(mdl->cfg.kind) == DQ_HEAD_FRIEDE) {
-        /* pixel logits of a Bernoulli decoder: its mean is the sigmoid */
-        dq_friede_decoder_forward(&mdl->fdec, &mdl->params, s, zq, b, xhat);
-        for (size_t i = 0; i < n; i++) xhat[i] = 1.0f / (1.0f + expf(-xhat[i]));
-        return;
-    }
     if (op_on_gpu()) {
         const size_t nzq = (size_t)b * dq_kind_decoder_width(&mdl->cfg);
         op_buf_reserve(&s->io[0], &s->cap_io[0], nzq ? nzq : 1);
         op_upload(s->io[0], zq, nzq * sizeof(float));
         zq = s->io[0];
+    }
+    if (dq_kind_head(mdl->cfg.kind) == DQ_HEAD_FRIEDE) {
+        dq_friede_decoder_forward(&mdl->fdec, &mdl->params, s, zq, b, pass_output(s, xhat, n));
+        fetch_output(s, xhat, n);
+        /* pixel logits of a Bernoulli decoder: its mean is the sigmoid */
+        for (size_t i = 0; i < n; i++) xhat[i] = 1.0f / (1.0f + expf(-xhat[i]));
+        return;
     }
     dq_decoder_forward(&mdl->dec, &mdl->params, s, zq, b, pass_output(s, xhat, n));
     fetch_output(s, xhat, n);

@@ -42,11 +42,11 @@ void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int fl
     if (!s->ckpt) dq_die(DQ_EXIT_USAGE, "no checkpoint given (-m CKPT)");
     dq_checkpoint_load_or_die(s->ckpt, &s->t, 0, NULL);
     if (flags & DQ_STAGE_ON_DEVICE) {
-        op_select_or_die(device, precision, s->t.model.cfg.kind);
+        op_select_or_die(device, precision);
         dq_model_to_device(&s->t.model);
     } else if (flags & DQ_STAGE_DEVICE_OPTIONS) {
         dq_precision unused;
-        op_resolve_or_die(device, precision, s->t.model.cfg.kind, &unused);
+        op_resolve_or_die(device, precision, &unused);
     }
     s->r = dq_reader_new(stdin, "stdin");
     s->w = dq_writer_new(stdout, "stdout");

@@ -38,7 +38,9 @@ void dq_pass_decode(dq_trainer *t, const float *x, dq_head_pass *p) {
     p->recon_divisor = 1;
 }
 
-double dq_pass_loss(const dq_head_pass *p) { return p->recon / p->recon_divisor + p->weight * p->reg; }
+double dq_pass_reg(const dq_head_pass *p) { return p->reg * p->reg_scale; }
+
+double dq_pass_loss(const dq_head_pass *p) { return p->recon / p->recon_divisor + p->weight * dq_pass_reg(p); }
 
 /* Gradients of the reconstruction loss down to the decoder input. */
 static void decode_backward(dq_trainer *t, const float *x, const dq_head_pass *p, float *dzq) {
@@ -214,7 +216,7 @@ void dq_train_step(dq_trainer *t, const uint8_t *x, int batch, const dq_step_noi
      * buffer that the caller refills once this returns */
     op_collect();
     st->recon = p1.recon / p1.recon_divisor;
-    st->kl = p1.reg;
+    st->kl = dq_pass_reg(&p1);
     if (factor) {
         double s = 0;
         for (int i = 0; i < b; i++) s += (double)logits[2 * i] - logits[2 * i + 1];

@@ -484,6 +484,64 @@ TEST(quantizer_vector_codebook) {
     check_quantizer(500, 16, 8);
 }
 
+/* ---- the other latent heads ---- */
+
+TEST(qlae_nearest_and_values_bitwise) {
+    NEED_GPU();
+    const int n = 301, d = 7, nv = 16;
+    const size_t nz = (size_t)n * d, nvals = (size_t)d * nv;
+    float *z = rand_host(nz, -2, 2), *values = rand_host(nvals, -2, 2), *dzq = rand_host(nz, -1, 1);
+    float *dvalues = rand_host(nvals, -1, 1), *zq = host(nz * sizeof *zq);
+    int32_t *code = host(nz * sizeof *code), *got = host(nz * sizeof *got);
+    float *d_z = upload_f(z, nz), *d_values = upload_f(values, nvals), *d_dzq = upload_f(dzq, nz);
+    float *d_dvalues = upload_f(dvalues, nvals), *d_zq = dev(nz * sizeof *d_zq);
+    int32_t *d_code = dev(nz * sizeof *d_code);
+    nn_qlae_nearest(z, values, n, d, nv, code, zq);
+    nncu_qlae_nearest(fp32_ctx, d_z, d_values, n, d, nv, d_code, d_zq);
+    nncu_download(fp32_ctx, got, d_code, nz * sizeof *got);
+    CHECK(memcmp(got, code, nz * sizeof *got) == 0);
+    CHECK_CLOSE(fp32_ctx, d_zq, zq, nz, 0);
+    nn_qlae_values_backward(code, dzq, n, d, nv, dvalues);
+    nncu_qlae_values_backward(fp32_ctx, d_code, d_dzq, n, d, nv, d_dvalues);
+    CHECK_CLOSE(fp32_ctx, d_dvalues, dvalues, nvals, 0);
+}
+
+TEST(gaussian_bio_and_category_values) {
+    NEED_GPU();
+    const int b = 203, d = 9, K = 64;
+    const size_t nz = (size_t)b * 2 * d, nq = (size_t)b * d, nw = nq * K;
+    float *z = rand_host(nz, -2, 2), *eps = rand_host(nq, -2, 2), *dzq = rand_host(nq, -1, 1);
+    float *ddisc = rand_host(nq, -1, 1), *w = rand_host(nw, 0, 1), *dz0 = rand_host(nq, -1, 1);
+    float *out = host(nw * sizeof *out);
+    float *d_z = upload_f(z, nz), *d_eps = upload_f(eps, nq), *d_dzq = upload_f(dzq, nq);
+    float *d_ddisc = upload_f(ddisc, nq), *d_w = upload_f(w, nw), *d_out = dev(nw * sizeof *d_out);
+    double *d_sum = dev(sizeof *d_sum);
+    for (int noisy = 0; noisy < 2; noisy++) {
+        nn_gaussian_sample_forward(z, noisy ? eps : NULL, b, d, out);
+        nncu_gaussian_sample_forward(fp32_ctx, d_z, noisy ? d_eps : NULL, b, d, d_out);
+        CHECK_CLOSE(fp32_ctx, d_out, out, nq, 1e-6);
+        nn_gaussian_backward(z, noisy ? eps : NULL, dzq, noisy ? ddisc : NULL, b, d, 0.3f, out);
+        nncu_gaussian_backward(fp32_ctx, d_z, noisy ? d_eps : NULL, d_dzq, noisy ? d_ddisc : NULL, b, d, 0.3f,
+                               d_out);
+        CHECK_CLOSE(fp32_ctx, d_out, out, nz, 1e-5);
+    }
+    nncu_gaussian_kl_forward(fp32_ctx, d_z, b, d, d_sum);
+    CHECK_REL(download_d(fp32_ctx, d_sum), nn_gaussian_kl_forward(z, b, d), 1e-9);
+    /* the penalty over the first nq values, its gradient added to dz0 */
+    nncu_bio_penalty_forward(fp32_ctx, d_z, nq, 0.7, 0.01, d_sum);
+    CHECK_REL(download_d(fp32_ctx, d_sum), nn_bio_penalty_forward(z, nq, 0.7, 0.01), 1e-9);
+    float *d_dz = upload_f(dz0, nq);
+    nn_bio_penalty_backward(z, nq, 0.7, 0.01, dz0);
+    nncu_bio_penalty_backward(fp32_ctx, d_z, nq, 0.7, 0.01, d_dz);
+    CHECK_CLOSE(fp32_ctx, d_dz, dz0, nq, 1e-6);
+    nn_category_values_forward(w, (int)nq, K, out);
+    nncu_category_values_forward(fp32_ctx, d_w, (int)nq, K, d_out);
+    CHECK_CLOSE(fp32_ctx, d_out, out, nq, 1e-6);
+    nn_category_values_backward(dzq, ddisc, (int)nq, K, out);
+    nncu_category_values_backward(fp32_ctx, d_dzq, d_ddisc, (int)nq, K, d_out);
+    CHECK_CLOSE(fp32_ctx, d_out, out, nw, 0);
+}
+
 /* ---- linear ---- */
 
 /* A bf16 context rounds the inputs of linear and conv layers to bfloat16
@@ -634,6 +692,33 @@ TEST(conv2d_tf32) {
 TEST(conv2d_bf16) {
     NEED_GPU();
     run_conv_cases(bf16_ctx, 1.0 / 256, 1);
+}
+
+/* The Friede et al. decoder's 4x4 stride-2 transposed convolutions, weights
+ * [cin, cout, 4, 4], fp32. */
+TEST(conv_transpose2d_fp32) {
+    NEED_GPU();
+    const nn_conv cases[] = {{.n = 2, .h = 4, .w = 4, .cin = 16, .cout = 8, .kh = 4, .kw = 4, .stride = 2, .pad = 1},
+                             {.n = 3, .h = 8, .w = 6, .cin = 8, .cout = 3, .kh = 4, .kw = 4, .stride = 2, .pad = 1}};
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const nn_conv *g = &cases[t];
+        const size_t nx = (size_t)g->n * g->h * g->w * g->cin, nw = (size_t)g->cin * g->cout * g->kh * g->kw;
+        const size_t ny = (size_t)g->n * nn_conv_transpose2d_out_h(g) * nn_conv_transpose2d_out_w(g) * g->cout;
+        float *x = rand_host(nx, -1, 1), *w = rand_host(nw, -0.3f, 0.3f), *b = rand_host(g->cout, -1, 1);
+        float *dy = rand_host(ny, -1, 1), *dw = rand_host(nw, -1, 1), *db = rand_host(g->cout, -1, 1);
+        float *y = host(ny * sizeof *y), *dx = host(nx * sizeof *dx);
+        float *d_x = upload_f(x, nx), *d_w = upload_f(w, nw), *d_b = upload_f(b, g->cout);
+        float *d_dy = upload_f(dy, ny), *d_dw = upload_f(dw, nw), *d_db = upload_f(db, g->cout);
+        float *d_y = dev(ny * sizeof *d_y), *d_dx = dev(nx * sizeof *d_dx);
+        nn_conv_transpose2d_forward(g, x, w, b, y);
+        nncu_conv_transpose2d_forward(fp32_ctx, g, d_x, d_w, d_b, d_y);
+        CHECK_CLOSE(fp32_ctx, d_y, y, ny, 1e-4);
+        nn_conv_transpose2d_backward(g, x, w, dy, dx, dw, db);
+        nncu_conv_transpose2d_backward(fp32_ctx, g, d_x, d_w, d_dy, d_dx, d_dw, d_db);
+        CHECK_CLOSE(fp32_ctx, d_dx, dx, nx, 1e-4);
+        CHECK_CLOSE(fp32_ctx, d_dw, dw, nw, 1e-4);
+        CHECK_CLOSE(fp32_ctx, d_db, db, g->cout, 1e-6);
+    }
 }
 
 /* ---- Adam ---- */

@@ -177,7 +177,8 @@ static void two_steps(dq_model_kind kind, dq_precision prec, double loss_rtol, d
     const double grad_err = worst_gradient(&c, cpu.grads, gpu.grads, name, sizeof name);
     run_free(&cpu);
     run_free(&gpu);
-    CHECK_MSG(grad_err <= grad_tol, "gradient of %s off by %.3g (relative L2)", name, grad_err);
+    CHECK_MSG(grad_err <= grad_tol, "%s: gradient of %s off by %.3g (relative L2)", dq_model_kind_name(kind), name,
+              grad_err);
     run_on(DQ_DEVICE_CPU, DQ_PRECISION_FP32, &c, 2, &cpu);
     run_on(DQ_DEVICE_CUDA, prec, &c, 2, &gpu);
     int close = losses_close(&gpu, &cpu, 2, loss_rtol);
@@ -191,10 +192,11 @@ static void two_steps(dq_model_kind kind, dq_precision prec, double loss_rtol, d
     const size_t total = cpu.nvalues;
     run_free(&cpu);
     run_free(&gpu);
-    CHECK_MSG(close, "losses differ (see stderr)");
+    const char *k = dq_model_kind_name(kind);
+    CHECK_MSG(close, "%s: losses differ (see stderr)", k);
     if (prec != DQ_PRECISION_FP32) return;
-    CHECK_MSG(worst <= 2 * 2 * c.lr, "a weight moved %.3g from the CPU's", worst);
-    CHECK_MSG(off * 100 < total, "%zu of %zu weights differ by more than 1e-5", off, total);
+    CHECK_MSG(worst <= 2 * 2 * c.lr, "%s: a weight moved %.3g from the CPU's", k, worst);
+    CHECK_MSG(off * 100 < total, "%s: %zu of %zu weights differ by more than 1e-5", k, off, total);
 }
 
 TEST(factorqvae_two_steps_fp32_match_cpu) {
@@ -205,6 +207,15 @@ TEST(factorqvae_two_steps_fp32_match_cpu) {
 TEST(factordvae_two_steps_fp32_match_cpu) {
     SKIP_WITHOUT_GPU();
     two_steps(DQ_MODEL_FACTORDVAE, DQ_PRECISION_FP32, 1e-4, 1e-3);
+}
+
+/* The kinds with heads and networks of their own: Gaussian, identity, BioAE,
+ * QLAE, Friede et al.'s (conv / transposed-conv nets, category values). */
+TEST(other_kinds_two_steps_fp32_match_cpu) {
+    SKIP_WITHOUT_GPU();
+    static const dq_model_kind kinds[] = {DQ_MODEL_BETAVAE, DQ_MODEL_FACTORVAE, DQ_MODEL_AE, DQ_MODEL_BIOAE,
+                                          DQ_MODEL_QLAE, DQ_MODEL_DVAE_FRIEDE, DQ_MODEL_FACTORDVAE_FRIEDE};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) two_steps(kinds[i], DQ_PRECISION_FP32, 1e-4, 1e-3);
 }
 
 TEST(qvae_two_steps_tf32_close_to_cpu) {
@@ -279,12 +290,12 @@ TEST(loss_curve_500_steps_tf32_tracks_cpu) {
     CHECK_MSG(fabs(fall_g - fall_k) <= 0.1 * fall_k, "the loss fell by %.4g on the GPU, %.4g on the CPU", fall_g, fall_k);
 }
 
-TEST(encode_and_decode_fp32_match_cpu) {
-    SKIP_WITHOUT_GPU();
+/* enc and dec of one kind on both devices, within 1e-4 of each array's scale. */
+static void encode_and_decode(dq_model_kind kind) {
     dq_model_config c;
-    step_config(&c, DQ_MODEL_FACTORQVAE, 64);
+    step_config(&c, kind, 64);
     const int b = 8;
-    const size_t img = (size_t)c.H * c.W * c.channels, nz = (size_t)b * dq_kind_encoder_width(&c);
+    const size_t img = (size_t)c.H * c.W * c.channels, nz = (size_t)b * dq_config_latent_width(&c);
     const size_t nzq = (size_t)b * dq_kind_decoder_width(&c);
     uint8_t *x = test_images(b, c.H);
     float *out[2][2];
@@ -318,8 +329,16 @@ TEST(encode_and_decode_fp32_match_cpu) {
         free(out[dev][1]);
     }
     free(x);
-    CHECK_MSG(worst[0] <= 1e-4 * scale[0], "z: worst difference %.3g at scale %.3g", worst[0], scale[0]);
-    CHECK_MSG(worst[1] <= 1e-4 * scale[1], "xhat: worst difference %.3g at scale %.3g", worst[1], scale[1]);
+    const char *k = dq_model_kind_name(kind);
+    CHECK_MSG(worst[0] <= 1e-4 * scale[0], "%s z: worst difference %.3g at scale %.3g", k, worst[0], scale[0]);
+    CHECK_MSG(worst[1] <= 1e-4 * scale[1], "%s xhat: worst difference %.3g at scale %.3g", k, worst[1], scale[1]);
+}
+
+TEST(encode_and_decode_fp32_match_cpu) {
+    SKIP_WITHOUT_GPU();
+    static const dq_model_kind kinds[] = {DQ_MODEL_FACTORQVAE, DQ_MODEL_DVAE, DQ_MODEL_BETAVAE, DQ_MODEL_BIOAE,
+                                          DQ_MODEL_QLAE, DQ_MODEL_DVAE_FRIEDE};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) encode_and_decode(kinds[i]);
 }
 
 #endif

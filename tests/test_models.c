@@ -57,7 +57,7 @@ static double head_objective(dq_trainer *t, dq_head_pass *p, const float *rq, co
     const dq_model_config *c = &t->model.cfg;
     dq_head_forward(t, p);
     op_collect();
-    const double weighted = p->weight * p->reg;
+    const double weighted = p->weight * dq_pass_reg(p);
     if (dq_kind_head(c->kind) == DQ_HEAD_QLAE) return weighted / 2;
     double f = weighted;
     const size_t nq = (size_t)p->b * dq_kind_decoder_width(c), nd = (size_t)p->b * dq_kind_disc_width(c);
