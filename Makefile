@@ -13,7 +13,8 @@ PYTHON ?= /usr/bin/python3
 CC = gcc
 HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
 HDF5_LIBS := $(shell pkg-config --libs hdf5 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5)
-CFLAGS = -std=c11 -O2 -g -march=native -Wall -Wextra -Werror -D_GNU_SOURCE -fopenmp \
+MARCH ?= native
+CFLAGS = -std=c11 -O2 -g -march=$(MARCH) -Wall -Wextra -Werror -D_GNU_SOURCE -fopenmp \
          -Ilib $(HDF5_CFLAGS) -MMD -MP
 LDFLAGS = -fopenmp
 LDLIBS = $(HDF5_LIBS) -lzip -lpng -lz -lmsgpackc -lopenblas -lm -lpthread
@@ -130,31 +131,21 @@ clean:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- CUDA backend checks (need a GPU) -------------------------------------
-# test-cuda: the CPU/GPU parity tests of lib/nn_cuda.h and of whole training
-# steps with a GPU required (a missing GPU fails instead of skipping), then
-# the op tests and the two-step tests again under compute-sanitizer
-# (memcheck) when it is installed.
-# bench-cuda: every tests/bench/cuda_*.sh (env BIN, BUILD, PYTHON), each
-# printing its figures against a reference measured in the same run.
-.PHONY: test-cuda bench-cuda
-SANITIZER ?= $(firstword $(shell command -v compute-sanitizer 2>/dev/null) \
-               $(wildcard $(CUDA_HOME)/bin/compute-sanitizer $(CUDA_HOME)/compute-sanitizer/compute-sanitizer))
+# test-cuda and bench-cuda: tests/cuda_checks.sh's tests and benchmarks on
+# this build.  gpu-kit: for a GPU machine without this build's libraries
+# (and no way to fetch them), the tools, tests and benchmarks built here
+# for any x86-64-v3 processor and packed with the shared libraries they load
+# into build/gpu-kit.tar.xz; `sh tests/gpu_kit.sh run build/gpu-kit.tar.xz`
+# there runs the same checks.
+.PHONY: test-cuda bench-cuda gpu-kit
+KIT_BUILD = build/kit
 
-test-cuda:
-	@[ "$(CUDA)" = 1 ] || { echo "make test-cuda: needs nvcc (CUDA=1)"; exit 1; }
+test-cuda bench-cuda:
+	@[ "$(CUDA)" = 1 ] || { echo "make $@: needs nvcc (CUDA=1)"; exit 1; }
 	@$(MAKE) --no-print-directory tests
-	DISQ_REQUIRE_GPU=1 $(BUILD)/tests/test_cuda_ops
-	DISQ_REQUIRE_GPU=1 $(BUILD)/tests/test_cuda_step
-	$(BUILD)/tests/test_device
-	@if [ -n "$(SANITIZER)" ]; then \
-	    echo "$(SANITIZER) --tool memcheck $(BUILD)/tests/test_cuda_ops"; \
-	    DISQ_REQUIRE_GPU=1 $(SANITIZER) --tool memcheck --error-exitcode 1 $(BUILD)/tests/test_cuda_ops && \
-	    DISQ_REQUIRE_GPU=1 $(SANITIZER) --tool memcheck --error-exitcode 1 \
-	        $(BUILD)/tests/test_cuda_step factorqvae_two_steps_fp32_match_cpu; \
-	else echo "make test-cuda: compute-sanitizer not found, memcheck skipped"; fi
+	PYTHON=$(PYTHON) sh tests/cuda_checks.sh $(BUILD) $(if $(filter test-cuda,$@),tests,bench)
 
-bench-cuda: deps all $(BENCHES)
-	@for b in tests/bench/cuda_*.sh; do \
-	    [ -f "$$b" ] || continue; \
-	    BIN=$(BUILD)/bin BUILD=$(BUILD) PYTHON=$(PYTHON) sh "$$b" || exit 1; \
-	done
+gpu-kit:
+	@[ "$(CUDA)" = 1 ] || { echo "make gpu-kit: needs nvcc (CUDA=1)"; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=$(KIT_BUILD) MARCH=x86-64-v3 tests
+	sh tests/gpu_kit.sh pack $(KIT_BUILD) build/gpu-kit.tar.xz
