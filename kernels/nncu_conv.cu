@@ -284,6 +284,21 @@ extern "C" void nncu_conv2d_forward(nncu_ctx *ctx, const nn_conv *c, const float
     finish(ctx, out, rows, c->cout, b, y);
 }
 
+// dx = the input gradient of plan p's convolution for dyin (from
+// operand()), plus the bias b of each input channel when b is not NULL
+// (a transposed convolution's forward).
+static void data_grad(nncu_ctx *ctx, nncu_conv_plan *p, const float *w, const void *dyin, const float *b,
+                      float *dx) {
+    const nn_conv *c = &p->g;
+    const float one = 1.0f, zero = 0.0f;
+    const size_t pixels = (size_t)c->n * c->h * c->w;
+    void *out = result(ctx, p, dx, pixels * c->cin, 2);
+    NNCU_CHECK(cudnnConvolutionBackwardData(ctx->dnn, &one, p->w_desc, krsc_weight(ctx, p, w, 1), p->y_desc, dyin,
+                                            p->data_desc, p->data_algo, ctx->workspace, p->data_ws, &zero,
+                                            p->x_desc, out));
+    finish(ctx, out, pixels, c->cin, b, dx);
+}
+
 extern "C" void nncu_conv2d_backward(nncu_ctx *ctx, const nn_conv *c, const float *x, const float *w,
                                      const float *dy, float *dx, float *dw, float *db) {
     nncu_conv_plan *p = plan_for(ctx, c);
@@ -308,13 +323,7 @@ extern "C" void nncu_conv2d_backward(nncu_ctx *ctx, const nn_conv *c, const floa
         else if (target != dw)
             add_from_krsc(ctx, c, (const float *)target, dw);
     }
-    if (dx) {
-        void *out = result(ctx, p, dx, nx, 2);
-        NNCU_CHECK(cudnnConvolutionBackwardData(ctx->dnn, &one, p->w_desc, krsc_weight(ctx, p, w, 1),
-                                                p->y_desc, dyin, p->data_desc, p->data_algo,
-                                                ctx->workspace, p->data_ws, &zero, p->x_desc, out));
-        finish(ctx, out, (size_t)c->n * c->h * c->w, c->cin, NULL, dx);
-    }
+    if (dx) data_grad(ctx, p, w, dyin, nullptr, dx);
 }
 
 // The convolution whose input gradient is the transposed convolution c (as
@@ -328,8 +337,8 @@ static nn_conv adjoint(const nn_conv *c) {
 extern "C" void nncu_conv_transpose2d_forward(nncu_ctx *ctx, const nn_conv *c, const float *x, const float *w,
                                               const float *b, float *y) {
     const nn_conv a = adjoint(c);
-    nncu_conv2d_backward(ctx, &a, nullptr, w, x, y, nullptr, nullptr);
-    if (b) finish(ctx, y, (size_t)a.n * a.h * a.w, c->cout, b, y);
+    nncu_conv_plan *p = plan_for(ctx, &a);
+    data_grad(ctx, p, w, operand(ctx, p, x, (size_t)a.n * p->oh * p->ow * a.cout, 0), b, y);
 }
 
 extern "C" void nncu_conv_transpose2d_backward(nncu_ctx *ctx, const nn_conv *c, const float *x,

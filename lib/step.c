@@ -65,13 +65,22 @@ static void encode_backward(dq_trainer *t, const float *x, const float *dz, int 
 }
 
 /* A host array where the ops can read it: itself on the CPU, else a copy in
- * a workspace slot.  The copy is made before on_device returns, so the host
- * array may change afterwards. */
+ * a workspace slot.  The copy is taken from pageable memory before
+ * on_device returns, so such a host array may change afterwards. */
 static const void *on_device(dq_trainer *t, int slot, const void *host, size_t bytes) {
     if (!op_on_gpu() || !host) return host;
     void *dev = dq_ws(t, slot, bytes / sizeof(float) + 1);
     op_upload(dev, host, bytes);
     return dev;
+}
+
+/* The discriminator's logits and gradients, for both updates at their
+ * largest: the VAE update's b rows of logits and its input gradient [b, dw],
+ * the discriminator update's 2b rows of logits and their gradient; one size,
+ * so that the slot never grows (and frees) between the two. */
+static float *disc_grad_slot(dq_trainer *t, int b, int dw) {
+    const size_t vae = (size_t)b * (2 + dw), disc = (size_t)8 * b;
+    return dq_ws(t, DQ_WS_DISC_GRAD, vae > disc ? vae : disc);
 }
 
 /* The VAE update on x through pass p (noise set).  For factor kinds the
@@ -90,7 +99,7 @@ static void vae_update(dq_trainer *t, const float *x, dq_head_pass *p, const flo
     if (factor) {
         /* keep the joint sample for the discriminator update */
         op_copy(dq_ws(t, DQ_WS_DISC_IN, (size_t)2 * b * dw), p->disc, (size_t)b * dw * sizeof(float));
-        float *logits = dq_ws(t, DQ_WS_DISC_GRAD, (size_t)b * (2 + dw));
+        float *logits = disc_grad_slot(t, b, dw);
         ddisc = logits + 2 * b;
         dq_tcdisc_forward(&mdl->disc, P, &t->disc_s, p->disc, b, logits);
         op_fetch_later(logits_host, logits, (size_t)2 * b * sizeof(float));
@@ -121,7 +130,7 @@ static void disc_update(dq_trainer *t, const float *x2, dq_head_pass *p, const i
     float *in = dq_ws(t, DQ_WS_DISC_IN, 2 * b * width);
     dq_pass_encode(t, x2, p);
     op_perm_latents(p->disc, b, c->d, (int)width / c->d, perm, in + b * width);
-    float *logits = dq_ws(t, DQ_WS_DISC_GRAD, (size_t)8 * b), *dlogits = logits + 4 * b;
+    float *logits = disc_grad_slot(t, b, (int)width), *dlogits = logits + 4 * b;
     dq_tcdisc_forward(&mdl->disc, P, &t->disc_s, in, 2 * b, logits);
     /* the mean over both halves is 1/2 (mean CE_0 + mean CE_1) */
     op_cross_entropy_forward_later(logits, labels, 2 * b, 2, loss);

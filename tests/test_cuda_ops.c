@@ -552,6 +552,14 @@ static void round_to_bf16(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = dq_bf16_to_f32(dq_f32_to_bf16(x[i]));
 }
 
+/* A bias gradient is no product: a bf16 context sums the float dy as given,
+ * so its reference is db0 plus the sum of the unrounded dy. */
+static const float *float_bias_grad(const float *dy, size_t rows, int cols, const float *db0) {
+    float *db = copy_host(db0, cols);
+    nn_sum_rows_add(dy, rows, cols, db);
+    return db;
+}
+
 static void check_linear(nncu_ctx *ctx, double rtol, int bf16_inputs) {
     const int n = 37, in = 53, out = 29;
     float *x = rand_host((size_t)n * in, -1, 1), *w = rand_host((size_t)out * in, -0.2f, 0.2f);
@@ -562,6 +570,7 @@ static void check_linear(nncu_ctx *ctx, double rtol, int bf16_inputs) {
     float *d_b = upload_f(b, out), *d_dy = upload_f(dy, (size_t)n * out);
     float *d_dw = upload_f(dw, (size_t)out * in), *d_db = upload_f(db, out);
     float *d_y = dev((size_t)n * out * sizeof *d_y), *d_dx = dev((size_t)n * in * sizeof *d_dx);
+    const float *dy_given = copy_host(dy, (size_t)n * out), *db0 = copy_host(db, out);
     if (bf16_inputs) {
         round_to_bf16(x, (size_t)n * in);
         round_to_bf16(w, (size_t)out * in);
@@ -578,7 +587,7 @@ static void check_linear(nncu_ctx *ctx, double rtol, int bf16_inputs) {
     nncu_linear_backward(ctx, n, in, out, d_x, d_w, d_dy, d_dx, d_dw, d_db);
     CHECK_CLOSE(ctx, d_dx, dx, (size_t)n * in, rtol);
     CHECK_CLOSE(ctx, d_dw, dw, (size_t)out * in, rtol);
-    CHECK_CLOSE(ctx, d_db, db, out, 1e-6);
+    CHECK_CLOSE(ctx, d_db, bf16_inputs ? float_bias_grad(dy_given, (size_t)n, out, db0) : db, out, 1e-6);
 }
 
 TEST(linear_fp32) {
@@ -617,6 +626,7 @@ static void check_conv(nncu_ctx *ctx, nn_conv g, double rtol, int bf16_inputs, c
     float *d_x = upload_f(x, nx), *d_w = upload_f(w, nw), *d_b = upload_f(b, g.cout);
     float *d_dy = upload_f(dy, ny), *d_dw = upload_f(dw, nw), *d_db = upload_f(db, g.cout);
     float *d_y = dev(ny * sizeof *d_y), *d_dx = dev(nx * sizeof *d_dx);
+    const float *dy_given = copy_host(dy, ny);
     if (bf16_inputs) {
         round_to_bf16(x, nx);
         round_to_bf16(w, nw);
@@ -639,7 +649,7 @@ static void check_conv(nncu_ctx *ctx, nn_conv g, double rtol, int bf16_inputs, c
     nncu_conv2d_backward(ctx, &g, d_x, d_w, d_dy, d_dx, d_dw, d_db);
     STAGE("dx", d_dx, dx, nx, rtol);
     STAGE("dw", d_dw, dw, nw, rtol);
-    STAGE("db", d_db, db, g.cout, 1e-6);
+    STAGE("db", d_db, bf16_inputs ? float_bias_grad(dy_given, ny / g.cout, g.cout, db0) : db, g.cout, 1e-6);
     {
         float *first_dx = download_f(ctx, d_dx, nx), *first_dw = download_f(ctx, d_dw, nw);
         nncu_upload(ctx, d_dw, dw0, nw * sizeof *dw0);
@@ -695,9 +705,9 @@ TEST(conv2d_bf16) {
 }
 
 /* The Friede et al. decoder's 4x4 stride-2 transposed convolutions, weights
- * [cin, cout, 4, 4], fp32. */
-TEST(conv_transpose2d_fp32) {
-    NEED_GPU();
+ * [cin, cout, 4, 4], with and without bias, in ctx's precision (bf16: the
+ * CPU reference on bf16-rounded inputs, as check_conv). */
+static void check_conv_transpose(nncu_ctx *ctx, double rtol, int bf16_inputs) {
     const nn_conv cases[] = {{.n = 2, .h = 4, .w = 4, .cin = 16, .cout = 8, .kh = 4, .kw = 4, .stride = 2, .pad = 1},
                              {.n = 3, .h = 8, .w = 6, .cin = 8, .cout = 3, .kh = 4, .kw = 4, .stride = 2, .pad = 1}};
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
@@ -710,15 +720,32 @@ TEST(conv_transpose2d_fp32) {
         float *d_x = upload_f(x, nx), *d_w = upload_f(w, nw), *d_b = upload_f(b, g->cout);
         float *d_dy = upload_f(dy, ny), *d_dw = upload_f(dw, nw), *d_db = upload_f(db, g->cout);
         float *d_y = dev(ny * sizeof *d_y), *d_dx = dev(nx * sizeof *d_dx);
+        const float *dy_given = copy_host(dy, ny), *db0 = copy_host(db, g->cout);
+        if (bf16_inputs) {
+            round_to_bf16(x, nx);
+            round_to_bf16(w, nw);
+            round_to_bf16(dy, ny);
+        }
         nn_conv_transpose2d_forward(g, x, w, b, y);
-        nncu_conv_transpose2d_forward(fp32_ctx, g, d_x, d_w, d_b, d_y);
-        CHECK_CLOSE(fp32_ctx, d_y, y, ny, 1e-4);
+        nncu_conv_transpose2d_forward(ctx, g, d_x, d_w, d_b, d_y);
+        CHECK_CLOSE(ctx, d_y, y, ny, rtol);
+        nn_conv_transpose2d_forward(g, x, w, NULL, y);
+        nncu_conv_transpose2d_forward(ctx, g, d_x, d_w, NULL, d_y);
+        CHECK_CLOSE(ctx, d_y, y, ny, rtol);
         nn_conv_transpose2d_backward(g, x, w, dy, dx, dw, db);
-        nncu_conv_transpose2d_backward(fp32_ctx, g, d_x, d_w, d_dy, d_dx, d_dw, d_db);
-        CHECK_CLOSE(fp32_ctx, d_dx, dx, nx, 1e-4);
-        CHECK_CLOSE(fp32_ctx, d_dw, dw, nw, 1e-4);
-        CHECK_CLOSE(fp32_ctx, d_db, db, g->cout, 1e-6);
+        nncu_conv_transpose2d_backward(ctx, g, d_x, d_w, d_dy, d_dx, d_dw, d_db);
+        CHECK_CLOSE(ctx, d_dx, dx, nx, rtol);
+        CHECK_CLOSE(ctx, d_dw, dw, nw, rtol);
+        CHECK_CLOSE(ctx, d_db, bf16_inputs ? float_bias_grad(dy_given, ny / g->cout, g->cout, db0) : db, g->cout,
+                    1e-6);
     }
+}
+
+TEST(conv_transpose2d_fp32_tf32_bf16) {
+    NEED_GPU();
+    check_conv_transpose(fp32_ctx, 1e-4, 0);
+    check_conv_transpose(tf32_ctx, 1e-2, 0);
+    check_conv_transpose(bf16_ctx, 1.0 / 256, 1);
 }
 
 /* ---- Adam ---- */

@@ -261,6 +261,12 @@ TEST(cuda_graph_steps_equal_eager_steps_bf16_dvae) {
     graph_equals_eager(DQ_MODEL_FACTORDVAE, DQ_PRECISION_BF16);
 }
 
+TEST(cuda_graph_steps_equal_eager_steps_other_heads) {
+    SKIP_WITHOUT_GPU();
+    graph_equals_eager(DQ_MODEL_FACTORVAE, DQ_PRECISION_TF32);
+    graph_equals_eager(DQ_MODEL_FACTORDVAE_FRIEDE, DQ_PRECISION_BF16);
+}
+
 TEST(loss_curve_500_steps_tf32_tracks_cpu) {
     SKIP_WITHOUT_GPU();
     dq_model_config c;
