@@ -552,6 +552,14 @@ static void round_to_bf16(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = dq_bf16_to_f32(dq_f32_to_bf16(x[i]));
 }
 
+/* The first element of x that is no bfloat16 value, or -1: what cuDNN
+ * writes in a bf16 plan is, so a layer that fell back to tf32 shows. */
+static long long first_not_bf16(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (dq_bf16_to_f32(dq_f32_to_bf16(x[i])) != x[i]) return (long long)i;
+    return -1;
+}
+
 /* A bias gradient is no product: a bf16 context sums the float dy as given,
  * so its reference is db0 plus the sum of the unrounded dy. */
 static const float *float_bias_grad(const float *dy, size_t rows, int cols, const float *db0) {
@@ -642,12 +650,23 @@ static void check_conv(nncu_ctx *ctx, nn_conv g, double rtol, int bf16_inputs, c
     nn_conv2d_forward(&g, x, w, b, y);
     nncu_conv2d_forward(ctx, &g, d_x, d_w, d_b, d_y);
     STAGE("forward", d_y, y, ny, rtol);
+#define BF16_STAGE(name, d, n)                                                             \
+    do {                                                                                   \
+        stage = name;                                                                      \
+        long long at_ = bf16_inputs ? first_not_bf16(download_f(ctx, d, n), n) : -1;        \
+        if (at_ >= 0) {                                                                    \
+            snprintf(why, whysize, "element %lld is no bfloat16 value (a tf32 fallback?)", at_); \
+            goto fail;                                                                     \
+        }                                                                                  \
+    } while (0)
     nn_conv2d_forward(&g, x, w, NULL, y);
     nncu_conv2d_forward(ctx, &g, d_x, d_w, NULL, d_y);
     STAGE("forward without bias", d_y, y, ny, rtol);
+    BF16_STAGE("forward without bias, in bfloat16", d_y, ny);
     nn_conv2d_backward(&g, x, w, dy, dx, dw, db);
     nncu_conv2d_backward(ctx, &g, d_x, d_w, d_dy, d_dx, d_dw, d_db);
     STAGE("dx", d_dx, dx, nx, rtol);
+    BF16_STAGE("dx, in bfloat16", d_dx, nx);
     STAGE("dw", d_dw, dw, nw, rtol);
     STAGE("db", d_db, bf16_inputs ? float_bias_grad(dy_given, ny / g.cout, g.cout, db0) : db, g.cout, 1e-6);
     {
@@ -664,6 +683,7 @@ fail:
     snprintf(why + strlen(why), whysize - strlen(why), " [%s, conv n=%d %dx%dx%d->%d k%dx%d s%d p%d]",
              stage, g.n, g.h, g.w, g.cin, g.cout, g.kh, g.kw, g.stride, g.pad);
 #undef STAGE
+#undef BF16_STAGE
 }
 
 /* The network's shapes in miniature: the 3-channel stem, 3x3 and 1x1 block
@@ -695,10 +715,11 @@ TEST(conv2d_tf32) {
 }
 
 /* As linear_bf16, but cuDNN writes y, dx and the weight-gradient increment
- * in bfloat16: one more rounding, at most 2^-9 of each element (of its
- * increment for dw), so 2^-8 of the element plus the array's scale.  A
- * shape that falls back to TF32 (a note on stderr names it) fails here,
- * which is how to learn that it does. */
+ * in bfloat16: one more rounding, at most 2^-8 of each element (of its
+ * increment for dw), within 2^-8 of the element plus the array's scale.
+ * Those outputs are bfloat16 values, which a shape that falls back to TF32
+ * (a note on stderr names it) does not write: it fails here, which is how
+ * to learn that it does. */
 TEST(conv2d_bf16) {
     NEED_GPU();
     run_conv_cases(bf16_ctx, 1.0 / 256, 1);
@@ -732,9 +753,13 @@ static void check_conv_transpose(nncu_ctx *ctx, double rtol, int bf16_inputs) {
         nn_conv_transpose2d_forward(g, x, w, NULL, y);
         nncu_conv_transpose2d_forward(ctx, g, d_x, d_w, NULL, d_y);
         CHECK_CLOSE(ctx, d_y, y, ny, rtol);
+        CHECK_MSG(!bf16_inputs || first_not_bf16(download_f(ctx, d_y, ny), ny) < 0,
+                  "transposed conv %zu: output not bfloat16 (a tf32 fallback?)", t);
         nn_conv_transpose2d_backward(g, x, w, dy, dx, dw, db);
         nncu_conv_transpose2d_backward(ctx, g, d_x, d_w, d_dy, d_dx, d_dw, d_db);
         CHECK_CLOSE(ctx, d_dx, dx, nx, rtol);
+        CHECK_MSG(!bf16_inputs || first_not_bf16(download_f(ctx, d_dx, nx), nx) < 0,
+                  "transposed conv %zu: dx not bfloat16 (a tf32 fallback?)", t);
         CHECK_CLOSE(ctx, d_dw, dw, nw, rtol);
         CHECK_CLOSE(ctx, d_db, bf16_inputs ? float_bias_grad(dy_given, ny / g->cout, g->cout, db0) : db, g->cout,
                     1e-6);

@@ -3,12 +3,17 @@
  * to PyTorch.
  *
  * One step's gradients, per tensor, within 1e-3 relative L2 of the CPU's in
- * fp32 and 0.5 in tf32 and bf16 (an emulation of bf16 on the CPU stays within
- * 0.22, a dropped or doubled gradient path gives 1 or more).
+ * fp32 and 0.5 in tf32 and bf16 (a dropped or doubled gradient path gives 1
+ * or more), or within 20 times how far the CPU's own gradient moves when the
+ * initial weights move by one ulp, for the nearly cancelling sums of the
+ * residual blocks at initialisation.  In a CPU emulation of each precision
+ * (GEMMs summed in double; inputs rounded to tf32; inputs and convolution
+ * outputs rounded to bf16) every kind stays below 0.18 (fp32), 0.48 (tf32)
+ * and 0.77 (bf16) of that bound.
  * fp32: losses within 1e-4 relative; weights after two steps within 1e-5 of
  * the CPU's except where Adam's m / sqrt(v) of a near-zero gradient flips
- * sign (at most 2 lr per step, and on under 1% of the weights); encoder
- * outputs within 1e-4 of the array's scale.  tf32 (10-bit mantissa products):
+ * sign (at most 2 lr per step, and on under 1% of the model's weights); enc
+ * and dec outputs within 1e-4 of the array's scale.  tf32 (10-bit mantissa products):
  * losses within 2%; bf16 (8-bit mantissa inputs, float accumulation): 5%.  A 500-step tf32 run on learnable images: its loss,
  * averaged over windows of 50 steps, stays within 15% of the CPU run's (the
  * runs drift apart in when they take the steep parts of the curve), and its
@@ -82,12 +87,23 @@ static void run_free(run_result *r) {
     free(r->grads);
 }
 
-/* `steps` iterations on the current op device, cycling through 4 batches. */
-static void run(const dq_model_config *c, int steps, run_result *r) {
+/* Every nonzero weight one ulp away from 0 or towards it, alternately: a
+ * start as close to the original as two devices' roundings are. */
+static void nudge_weights(dq_param_set *P) {
+    size_t total = 0;
+    for (int i = 0; i < P->n; i++) total += P->p[i].t.n;
+    for (size_t j = 0; j < total; j++)
+        if (P->values[j] != 0) P->values[j] = nextafterf(P->values[j], j % 2 ? 0.0f : 2 * P->values[j]);
+}
+
+/* `steps` iterations on the current op device, cycling through 4 batches,
+ * from the initial weights or (nudge) from nudge_weights of them. */
+static void run_from(const dq_model_config *c, int steps, int nudge, run_result *r) {
     const size_t img = (size_t)c->H * c->W * c->channels;
     uint8_t *images = test_images(4 * c->batch, c->H);
     dq_trainer t;
     dq_trainer_init(&t, c, 1);
+    if (nudge) nudge_weights(&t.model.params);
     dq_trainer_to_device(&t);
     double **rows[5] = {&r->loss, &r->recon, &r->kl, &r->tc, &r->disc};
     for (int k = 0; k < 5; k++) *rows[k] = dq_malloc((size_t)steps * sizeof(double));
@@ -116,7 +132,7 @@ static void run(const dq_model_config *c, int steps, run_result *r) {
 static void run_on(dq_device dev, dq_precision prec, const dq_model_config *c, int steps,
                    run_result *r) {
     if (dev == DQ_DEVICE_CUDA) op_use_cuda(prec);
-    run(c, steps, r);
+    run_from(c, steps, 0, r);
     op_use_cpu();
 }
 
@@ -139,64 +155,97 @@ static int losses_close(const run_result *g, const run_result *c, int steps, dou
     return 1;
 }
 
-/* The worst relative L2 distance, over the tensors, of the GPU's gradients
- * from the CPU's (tensors whose CPU gradient is 0 left out); *name gets the
- * tensor's name.  Losses hardly depend on the network at initialisation, so
- * gradients are what tells a working device from a broken one. */
-static double worst_gradient(const dq_model_config *c, const float *cpu, const float *gpu, char *name,
-                             size_t namelen) {
+/* The relative L2 distance of tensor p of a from its CPU value. */
+static double tensor_distance(const dq_named_param *p, const float *cpu, const float *a) {
+    double d = 0, r = 0;
+    for (size_t j = p->offset; j < p->offset + p->t.n; j++) {
+        d += ((double)a[j] - cpu[j]) * ((double)a[j] - cpu[j]);
+        r += (double)cpu[j] * cpu[j];
+    }
+    return r > 0 ? sqrt(d / r) : 0;
+}
+
+/* Whether every tensor's GPU gradient is within tol (relative L2) of the
+ * CPU's, or, for a tensor whose gradient is a nearly cancelling sum (the
+ * residual blocks' at initialisation, 1e-17 to 1e-8), within 20 times what
+ * the CPU's own moves when the initial weights move by one ulp (nudged):
+ * such a gradient differs by 5-50% between two correct roundings, so only
+ * its sensitivity says what is close.  Losses hardly depend on the network
+ * at initialisation, so gradients are what tells a working device from a
+ * broken one.  why gets the first failure. */
+static int gradients_close(const dq_model_config *c, const float *cpu, const float *nudged, const float *gpu,
+                           double tol, char *why, size_t whylen) {
     dq_trainer layout;
     dq_trainer_init(&layout, c, 0);
     const dq_param_set *P = &layout.model.params;
-    double worst = 0;
-    for (int i = 0; i < P->n; i++) {
-        double d = 0, r = 0;
-        for (size_t j = P->p[i].offset; j < P->p[i].offset + P->p[i].t.n; j++) {
-            d += ((double)gpu[j] - cpu[j]) * ((double)gpu[j] - cpu[j]);
-            r += (double)cpu[j] * cpu[j];
-        }
-        if (r > 0 && !(sqrt(d / r) <= worst)) {
-            worst = sqrt(d / r);
-            snprintf(name, namelen, "%s", P->p[i].name);
+    int ok = 1;
+    for (int i = 0; i < P->n && ok; i++) {
+        const double err = tensor_distance(&P->p[i], cpu, gpu), self = tensor_distance(&P->p[i], cpu, nudged);
+        const double bound = fmax(tol, 20 * self);
+        if (!(err <= bound)) {
+            snprintf(why, whylen, "%s: gradient of %s off by %.3g (relative L2; bound %.3g, the CPU's own %.3g)",
+                     dq_model_kind_name(c->kind), P->p[i].name, err, bound, self);
+            ok = 0;
         }
     }
     dq_trainer_free(&layout);
-    return worst;
+    return ok;
+}
+
+/* Weights after two fp32 steps: none NaN where the CPU's is not, none more
+ * than 2 lr per step from the CPU's (Adam's m / sqrt(v) of a near-zero
+ * gradient may flip sign), and under 1% of the model's (not the
+ * discriminator's, whose gradients at initialisation are nearly all such)
+ * more than 1e-5 away. */
+static int weights_close(const dq_model_config *c, const float *cpu, const float *gpu, char *why, size_t whylen) {
+    dq_trainer layout;
+    dq_trainer_init(&layout, c, 0);
+    const dq_param_set *P = &layout.model.params;
+    size_t off = 0, model = 0, nan = 0;
+    double worst = 0;
+    for (int i = 0; i < P->n; i++)
+        for (size_t j = P->p[i].offset; j < P->p[i].offset + P->p[i].t.n; j++) {
+            const double e = fabs((double)gpu[j] - cpu[j]);
+            nan += isnan(e);
+            if (e > worst) worst = e;
+            if (P->p[i].group == DQ_GROUP_MODEL) {
+                model++;
+                off += !(e <= 1e-5);
+            }
+        }
+    dq_trainer_free(&layout);
+    if (nan) snprintf(why, whylen, "%zu weights are NaN on one device only", nan);
+    else if (worst > 2 * 2 * c->lr) snprintf(why, whylen, "a weight moved %.3g from the CPU's", worst);
+    else if (off * 100 >= model) snprintf(why, whylen, "%zu of %zu model weights differ by more than 1e-5", off, model);
+    else return 1;
+    return 0;
 }
 
 /* `kind` on the CPU and on the GPU in `prec`: one step's gradients within
- * grad_tol (worst_gradient); two steps' losses within loss_rtol, and in fp32
- * the weights after them (see the header). */
+ * grad_tol (gradients_close); two steps' losses within loss_rtol, and in
+ * fp32 the weights after them (see the header). */
 static void two_steps(dq_model_kind kind, dq_precision prec, double loss_rtol, double grad_tol) {
     dq_model_config c;
     step_config(&c, kind, 64);
-    run_result cpu, gpu;
+    run_result cpu, nudged, gpu;
     run_on(DQ_DEVICE_CPU, DQ_PRECISION_FP32, &c, 1, &cpu);
+    run_from(&c, 1, 1, &nudged);
     run_on(DQ_DEVICE_CUDA, prec, &c, 1, &gpu);
-    char name[160] = "";
-    const double grad_err = worst_gradient(&c, cpu.grads, gpu.grads, name, sizeof name);
+    char why[320] = "";
+    const int grads_ok = gradients_close(&c, cpu.grads, nudged.grads, gpu.grads, grad_tol, why, sizeof why);
     run_free(&cpu);
+    run_free(&nudged);
     run_free(&gpu);
-    CHECK_MSG(grad_err <= grad_tol, "%s: gradient of %s off by %.3g (relative L2)", dq_model_kind_name(kind), name,
-              grad_err);
+    CHECK_MSG(grads_ok, "%s", why);
     run_on(DQ_DEVICE_CPU, DQ_PRECISION_FP32, &c, 2, &cpu);
     run_on(DQ_DEVICE_CUDA, prec, &c, 2, &gpu);
     int close = losses_close(&gpu, &cpu, 2, loss_rtol);
-    size_t off = 0;
-    double worst = 0;
-    for (size_t i = 0; i < cpu.nvalues; i++) {
-        double e = fabs((double)gpu.values[i] - cpu.values[i]);
-        worst = fmax(worst, e);
-        off += e > 1e-5;
-    }
-    const size_t total = cpu.nvalues;
+    char wwhy[200] = "";
+    const int weights_ok = prec != DQ_PRECISION_FP32 || weights_close(&c, cpu.values, gpu.values, wwhy, sizeof wwhy);
     run_free(&cpu);
     run_free(&gpu);
-    const char *k = dq_model_kind_name(kind);
-    CHECK_MSG(close, "%s: losses differ (see stderr)", k);
-    if (prec != DQ_PRECISION_FP32) return;
-    CHECK_MSG(worst <= 2 * 2 * c.lr, "%s: a weight moved %.3g from the CPU's", k, worst);
-    CHECK_MSG(off * 100 < total, "%s: %zu of %zu weights differ by more than 1e-5", k, off, total);
+    CHECK_MSG(close, "%s: losses differ (see stderr)", dq_model_kind_name(kind));
+    CHECK_MSG(weights_ok, "%s: %s", dq_model_kind_name(kind), wwhy);
 }
 
 TEST(factorqvae_two_steps_fp32_match_cpu) {
@@ -235,12 +284,18 @@ static void graph_equals_eager(dq_model_kind kind, dq_precision prec) {
     dq_model_config c;
     step_config(&c, kind, 64);
     run_result eager, graph;
+    const char *profile = getenv("DISQ_PROFILE");
+    if (profile && *profile && strcmp(profile, "0") != 0) SKIP("DISQ_PROFILE turns graphs off");
+    const char *saved = getenv("DISQ_CUDA_GRAPHS");
+    char *restore = saved ? dq_strdup(saved) : NULL;
     setenv("DISQ_CUDA_GRAPHS", "0", 1);
     const long before = op_graph_launches();
     run_on(DQ_DEVICE_CUDA, prec, &c, 4, &eager);
     const long eager_graphs = op_graph_launches() - before;
     unsetenv("DISQ_CUDA_GRAPHS");
     run_on(DQ_DEVICE_CUDA, prec, &c, 4, &graph);
+    if (restore) setenv("DISQ_CUDA_GRAPHS", restore, 1);
+    free(restore);
     const long graphs = op_graph_launches() - before - eager_graphs;
     int same = memcmp(eager.values, graph.values, eager.nvalues * sizeof(float)) == 0;
     for (int s = 0; s < 4; s++) same = same && eager.loss[s] == graph.loss[s] && eager.disc[s] == graph.disc[s];
@@ -275,24 +330,22 @@ TEST(loss_curve_500_steps_tf32_tracks_cpu) {
     run_result cpu, gpu;
     run_on(DQ_DEVICE_CPU, DQ_PRECISION_FP32, &c, STEPS, &cpu);
     run_on(DQ_DEVICE_CUDA, DQ_PRECISION_TF32, &c, STEPS, &gpu);
-    /* each window's mean loss, and the fall from the first step to it */
+    /* each window's mean loss; the fall from the first step to the last window */
+    double g[STEPS / WINDOW] = {0}, k[STEPS / WINDOW] = {0};
     int bad = -1;
-    double g = 0, k = 0;
-    for (int w = 0; w < STEPS / WINDOW && bad < 0; w++) {
-        g = k = 0;
+    for (int w = 0; w < STEPS / WINDOW; w++) {
         for (int s = w * WINDOW; s < (w + 1) * WINDOW; s++) {
-            g += gpu.loss[s] / WINDOW;
-            k += cpu.loss[s] / WINDOW;
+            g[w] += gpu.loss[s] / WINDOW;
+            k[w] += cpu.loss[s] / WINDOW;
         }
-        if (!(fabs(g - k) <= 0.15 * k)) bad = w;
+        if (bad < 0 && !(fabs(g[w] - k[w]) <= 0.15 * k[w])) bad = w;
     }
-    /* after the loop g and k are the last window's means */
-    const double fall_g = gpu.loss[0] - g, fall_k = cpu.loss[0] - k;
-    const double first = cpu.loss[0];
+    const int last = STEPS / WINDOW - 1;
+    const double first = cpu.loss[0], fall_g = gpu.loss[0] - g[last], fall_k = first - k[last];
     run_free(&cpu);
     run_free(&gpu);
+    CHECK_MSG(bad < 0, "window %d: mean loss gpu %.6g, cpu %.6g", bad, bad < 0 ? 0 : g[bad], bad < 0 ? 0 : k[bad]);
     CHECK_MSG(fall_k > 0.3 * first, "the CPU run's loss fell only from %.4g by %.4g: a test of nothing", first, fall_k);
-    CHECK_MSG(bad < 0, "window %d: mean loss gpu %.6g, cpu %.6g", bad, g, k);
     CHECK_MSG(fabs(fall_g - fall_k) <= 0.1 * fall_k, "the loss fell by %.4g on the GPU, %.4g on the CPU", fall_g, fall_k);
 }
 
@@ -300,6 +353,9 @@ TEST(loss_curve_500_steps_tf32_tracks_cpu) {
 static void encode_and_decode(dq_model_kind kind) {
     dq_model_config c;
     step_config(&c, kind, 64);
+    /* at the SPEC's 0.02 the decoder's output is 0.5 +- 1e-4 (or its
+     * sigmoid): any decoder would pass; at 0.2 it spreads over its scale */
+    c.init_std = 0.2;
     const int b = 8;
     const size_t img = (size_t)c.H * c.W * c.channels, nz = (size_t)b * dq_config_latent_width(&c);
     const size_t nzq = (size_t)b * dq_kind_decoder_width(&c);
@@ -328,7 +384,8 @@ static void encode_and_decode(dq_model_kind kind) {
     for (int k = 0; k < 2; k++)
         for (size_t i = 0; i < n[k]; i++) {
             scale[k] = fmax(scale[k], fabs(out[0][k][i]));
-            worst[k] = fmax(worst[k], fabs(out[1][k][i] - out[0][k][i]));
+            const double e = fabs(out[1][k][i] - out[0][k][i]);
+            if (!(e <= worst[k])) worst[k] = isnan(worst[k]) ? worst[k] : e; /* NaN sticks */
         }
     for (int dev = 0; dev < 2; dev++) {
         free(out[dev][0]);
