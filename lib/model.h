@@ -125,16 +125,24 @@ typedef struct {
 
 /* Activations one block keeps for its backward, for a batch geometry. */
 typedef struct {
-    float *act[4];             /* post-ReLU input of each residual conv */
-    float *dh[2], *dres, *din; /* backward scratch */
-    size_t cap_act[4], cap_dh[2], cap_dres, cap_din;
+    float *act[4]; /* post-ReLU input of each residual conv */
+    size_t cap_act[4];
 } dq_resblock_state;
 
+/* What a block's passes need only while they run (the skip's output, the
+ * backward's gradients): one for all the blocks of a trunk, which run one
+ * at a time. */
+typedef struct {
+    float *dh[2], *dres, *din;
+    size_t cap_dh[2], cap_dres, cap_din;
+} dq_block_scratch;
+
 void dq_resblock_forward(const dq_resblock *blk, const dq_param_set *P, dq_resblock_state *s,
-                         const float *x, int n, int h, int w, float *y);
+                         dq_block_scratch *tmp, const float *x, int n, int h, int w, float *y);
 /* dx overwritten (NULL skips); weight gradients accumulate. */
 void dq_resblock_backward(const dq_resblock *blk, const dq_param_set *P, dq_resblock_state *s,
-                          const float *x, const float *dy, int n, int h, int w, float *dx);
+                          dq_block_scratch *tmp, const float *x, const float *dy, int n, int h, int w,
+                          float *dx);
 void dq_resblock_state_free(dq_resblock_state *s);
 
 #define DQ_NBLOCKS 6
@@ -150,6 +158,7 @@ typedef struct {
     float *io[2];           /* inference input and output on the op device (qvae.c) */
     size_t cap_map[DQ_NMAPS], cap_flat[DQ_NFLAT], cap_dflat[2], cap_dmap[2], cap_io[2];
     dq_resblock_state blk[DQ_NBLOCKS];
+    dq_block_scratch scratch;
 } dq_net_state;
 
 /* The six blocks with a resampling after blocks 1 and 3 (2x2 max pool for the

@@ -17,18 +17,18 @@ static nn_conv geometry(const dq_layer *L, int n, int h, int w) {
     return c;
 }
 
-static void reserve_state(dq_resblock_state *s, const dq_resblock *blk, size_t pix) {
-    op_buf_reserve(&s->act[0], &s->cap_act[0], pix * blk->cin);
-    for (int i = 1; i < 4; i++) op_buf_reserve(&s->act[i], &s->cap_act[i], pix * blk->hid);
-    for (int i = 0; i < 2; i++) op_buf_reserve(&s->dh[i], &s->cap_dh[i], pix * blk->hid);
-    op_buf_reserve(&s->din, &s->cap_din, pix * blk->cin);
-    op_buf_reserve(&s->dres, &s->cap_dres, pix * blk->cout);
+static void reserve_scratch(dq_block_scratch *tmp, const dq_resblock *blk, size_t pix) {
+    for (int i = 0; i < 2; i++) op_buf_reserve(&tmp->dh[i], &tmp->cap_dh[i], pix * blk->hid);
+    op_buf_reserve(&tmp->din, &tmp->cap_din, pix * blk->cin);
+    op_buf_reserve(&tmp->dres, &tmp->cap_dres, pix * blk->cout);
 }
 
 void dq_resblock_forward(const dq_resblock *blk, const dq_param_set *P, dq_resblock_state *s,
-                         const float *x, int n, int h, int w, float *y) {
+                         dq_block_scratch *tmp, const float *x, int n, int h, int w, float *y) {
     const size_t pix = (size_t)n * h * w;
-    reserve_state(s, blk, pix);
+    op_buf_reserve(&s->act[0], &s->cap_act[0], pix * blk->cin);
+    for (int i = 1; i < 4; i++) op_buf_reserve(&s->act[i], &s->cap_act[i], pix * blk->hid);
+    reserve_scratch(tmp, blk, pix);
     op_relu_forward(x, s->act[0], pix * blk->cin);
     for (int i = 0; i < 3; i++) {
         nn_conv c = geometry(&blk->res[i], n, h, w);
@@ -42,21 +42,22 @@ void dq_resblock_forward(const dq_resblock *blk, const dq_param_set *P, dq_resbl
     if (blk->has_skip) {
         /* the skip's output goes through dres, free until backward */
         nn_conv sc = geometry(&blk->skip, n, h, w);
-        op_conv2d_forward(&sc, x, DQ_W(P, blk->skip.w), DQ_W(P, blk->skip.b), s->dres);
-        skip = s->dres;
+        op_conv2d_forward(&sc, x, DQ_W(P, blk->skip.w), DQ_W(P, blk->skip.b), tmp->dres);
+        skip = tmp->dres;
     }
     op_scale_add(y, POST_GAIN, skip, pix * blk->cout);
 }
 
 void dq_resblock_backward(const dq_resblock *blk, const dq_param_set *P, dq_resblock_state *s,
-                          const float *x, const float *dy, int n, int h, int w, float *dx) {
+                          dq_block_scratch *tmp, const float *x, const float *dy, int n, int h, int w,
+                          float *dx) {
     const size_t pix = (size_t)n * h * w;
-    op_scale_into(dy, POST_GAIN, s->dres, pix * blk->cout);
+    op_scale_into(dy, POST_GAIN, tmp->dres, pix * blk->cout);
     /* walk the residual convs backwards; dcur is the gradient of conv i's output */
-    const float *dcur = s->dres;
+    const float *dcur = tmp->dres;
     for (int i = 3; i >= 0; i--) {
         nn_conv c = geometry(&blk->res[i], n, h, w);
-        float *dact = i ? s->dh[i % 2] : s->din;
+        float *dact = i ? tmp->dh[i % 2] : tmp->din;
         op_conv2d_backward(&c, s->act[i], DQ_W(P, blk->res[i].w), dcur, (i || dx) ? dact : NULL,
                            DQ_G(P, blk->res[i].w), DQ_G(P, blk->res[i].b));
         if (i == 0) break;
@@ -72,15 +73,11 @@ void dq_resblock_backward(const dq_resblock *blk, const dq_param_set *P, dq_resb
                            DQ_G(P, blk->skip.b));
         dskip = dx;
     }
-    if (dx) op_relu_backward_add(x, s->din, dskip, dx, pix * blk->cin);
+    if (dx) op_relu_backward_add(x, tmp->din, dskip, dx, pix * blk->cin);
 }
 
 void dq_resblock_state_free(dq_resblock_state *s) {
     for (int i = 0; i < 4; i++) op_free(s->act[i]);
-    op_free(s->dh[0]);
-    op_free(s->dh[1]);
-    op_free(s->dres);
-    op_free(s->din);
     memset(s, 0, sizeof *s);
 }
 
@@ -116,10 +113,14 @@ void dq_trunk_forward(const dq_resblock *blocks, int upsample, const dq_param_se
         if (k) op_buf_reserve(&s->map[k], &s->cap_map[k], sz);
     }
     for (int i = 0; i < 2; i++) op_buf_reserve(&s->dmap[i], &s->cap_dmap[i], largest);
+    /* the shared scratch at its largest before any block runs, so that it
+     * never grows (and frees) under queued work */
+    for (int k = 1; k < DQ_NMAPS; k++)
+        if (sh[k].block >= 0) reserve_scratch(&s->scratch, &blocks[sh[k].block], (size_t)b * sh[k - 1].h * sh[k - 1].w);
     for (int k = 1; k < DQ_NMAPS; k++) {
         const map_shape *in = &sh[k - 1];
         if (sh[k].block >= 0)
-            dq_resblock_forward(&blocks[sh[k].block], P, &s->blk[sh[k].block], s->map[k - 1], b,
+            dq_resblock_forward(&blocks[sh[k].block], P, &s->blk[sh[k].block], &s->scratch, s->map[k - 1], b,
                                 in->h, in->w, s->map[k]);
         else if (upsample)
             op_upsample2_forward(s->map[k - 1], b, in->h, in->w, in->c, s->map[k]);
@@ -139,8 +140,8 @@ const float *dq_trunk_backward(const dq_resblock *blocks, int upsample, const dq
         float *dst = s->dmap[pp];
         pp ^= 1;
         if (sh[k].block >= 0)
-            dq_resblock_backward(&blocks[sh[k].block], P, &s->blk[sh[k].block], s->map[k - 1], d,
-                                 b, in->h, in->w, dst);
+            dq_resblock_backward(&blocks[sh[k].block], P, &s->blk[sh[k].block], &s->scratch, s->map[k - 1],
+                                 d, b, in->h, in->w, dst);
         else if (upsample)
             op_upsample2_backward(d, b, in->h, in->w, in->c, dst);
         else
@@ -159,5 +160,9 @@ void dq_net_state_free(dq_net_state *s) {
         op_free(s->io[k]);
     }
     for (int i = 0; i < DQ_NBLOCKS; i++) dq_resblock_state_free(&s->blk[i]);
+    op_free(s->scratch.dh[0]);
+    op_free(s->scratch.dh[1]);
+    op_free(s->scratch.dres);
+    op_free(s->scratch.din);
     memset(s, 0, sizeof *s);
 }
