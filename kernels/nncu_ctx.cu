@@ -244,26 +244,18 @@ void nncu_finish_sum(nncu_ctx *ctx, unsigned nblocks, double divisor, double *ou
     NNCU_LAUNCHED();
 }
 
-__global__ static void block_sums_kernel(const float *x, size_t n, int squared, double *partials) {
-    double s = 0;
-    NNCU_FOR(i, n) s += squared ? (double)x[i] * x[i] : (double)x[i];
-    s = nncu_block_sum(s);
-    if (threadIdx.x == 0) partials[blockIdx.x] = s;
-}
-
-static void sum(nncu_ctx *ctx, const float *x, size_t n, int squared, double *out) {
-    unsigned blocks = nncu_reduce_grid(n);
-    block_sums_kernel<<<blocks, NNCU_THREADS, 0, ctx->stream>>>(x, n, squared, ctx->partials);
-    NNCU_LAUNCHED();
-    nncu_finish_sum(ctx, blocks, 1.0, out);
-}
+struct value_or_square {
+    const float *x;
+    bool squared;
+    __device__ double operator()(size_t i) const { return squared ? (double)x[i] * x[i] : (double)x[i]; }
+};
 
 extern "C" void nncu_sum(nncu_ctx *ctx, const float *x, size_t n, double *out) {
-    sum(ctx, x, n, 0, out);
+    nncu_sum_terms(ctx, value_or_square{x, false}, n, 1.0, out);
 }
 
 extern "C" void nncu_sum_sq(nncu_ctx *ctx, const float *x, size_t n, double *out) {
-    sum(ctx, x, n, 1, out);
+    nncu_sum_terms(ctx, value_or_square{x, true}, n, 1.0, out);
 }
 
 // Column sums in two passes: each thread adds one column over one chunk of

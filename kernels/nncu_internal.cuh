@@ -96,4 +96,22 @@ static __device__ inline double nncu_block_sum(double v) {
 // kernel that wrote ctx->partials[0..nblocks-1].
 void nncu_finish_sum(nncu_ctx *ctx, unsigned nblocks, double divisor, double *out);
 
+template <class Term> __global__ static void nncu_term_sums_kernel(Term term, size_t n, double *partials) {
+    double s = 0;
+    NNCU_FOR(i, n) s += term(i);
+    s = nncu_block_sum(s);
+    if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+
+// *out = (sum over i < n of term(i), a device functor returning double) /
+// divisor, queued on ctx: each thread adds its grid-stride terms, each
+// block its threads by nncu_block_sum, then nncu_finish_sum the blocks, in
+// shapes that depend on n only, so the result is deterministic.
+template <class Term> static void nncu_sum_terms(nncu_ctx *ctx, Term term, size_t n, double divisor, double *out) {
+    unsigned blocks = nncu_reduce_grid(n);
+    nncu_term_sums_kernel<<<blocks, NNCU_THREADS, 0, ctx->stream>>>(term, n, ctx->partials);
+    NNCU_LAUNCHED();
+    nncu_finish_sum(ctx, blocks, divisor, out);
+}
+
 #endif

@@ -1,26 +1,10 @@
 // nncu_latent.cu: twins of lib/nn_latent.c (Gaussian head, BioAE penalty,
 // Friede et al.'s category values) and of nn_quant.c's QLAE quantizer.
 // These arrays are a batch of latents, small next to the networks': one
-// thread per element, and the sums reduced in a fixed order (deterministic)
-// as the losses of nncu_layers.cu are.
+// thread per element, and the sums by nncu_sum_terms (deterministic).
 #include "nncu_internal.cuh"
 
 #define LAUNCH(kernel, n) kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>
-
-// *out = (sum over i < n of term(i)) / divisor.
-template <class Term> __global__ static void index_sums_kernel(Term term, size_t n, double *partials) {
-    double s = 0;
-    NNCU_FOR(i, n) s += term(i);
-    s = nncu_block_sum(s);
-    if (threadIdx.x == 0) partials[blockIdx.x] = s;
-}
-
-template <class Term> static void sum_indexed(nncu_ctx *ctx, Term term, size_t n, double divisor, double *out) {
-    unsigned blocks = nncu_reduce_grid(n);
-    index_sums_kernel<<<blocks, NNCU_THREADS, 0, ctx->stream>>>(term, n, ctx->partials);
-    NNCU_LAUNCHED();
-    nncu_finish_sum(ctx, blocks, divisor, out);
-}
 
 // ---- Gaussian head: z [b, 2d] = (mu, logvar) per image ----
 
@@ -62,7 +46,7 @@ extern "C" void nncu_gaussian_sample_forward(nncu_ctx *ctx, const float *z, cons
 }
 
 extern "C" void nncu_gaussian_kl_forward(nncu_ctx *ctx, const float *z, int b, int d, double *out) {
-    sum_indexed(ctx, gaussian_kl_term{z, d}, (size_t)b * d, b ? (double)b : 1.0, out);
+    nncu_sum_terms(ctx, gaussian_kl_term{z, d}, (size_t)b * d, b ? (double)b : 1.0, out);
 }
 
 extern "C" void nncu_gaussian_backward(nncu_ctx *ctx, const float *z, const float *eps, const float *dzq,
@@ -88,7 +72,7 @@ __global__ static void bio_backward_kernel(const float *z, size_t n, float nonne
 
 extern "C" void nncu_bio_penalty_forward(nncu_ctx *ctx, const float *z, size_t n, double gamma, double beta,
                                          double *out) {
-    sum_indexed(ctx, bio_term{z, gamma, beta}, n, n ? (double)n : 1.0, out);
+    nncu_sum_terms(ctx, bio_term{z, gamma, beta}, n, n ? (double)n : 1.0, out);
 }
 
 extern "C" void nncu_bio_penalty_backward(nncu_ctx *ctx, const float *z, size_t n, double gamma, double beta,

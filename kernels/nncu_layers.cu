@@ -4,9 +4,8 @@
 //
 // Row-wise ops (softmax family, cross entropy) give each row to one thread
 // and repeat the CPU's arithmetic, including its double sums, so the two
-// agree to the rounding of expf/logf.  Losses are summed per thread in
-// grid-stride order, then by nncu_block_sum and nncu_finish_sum, whose
-// shapes depend on the sizes only: deterministic.  Codebook gradients give
+// agree to the rounding of expf/logf.  Losses are summed by nncu_sum_terms
+// (deterministic).  Codebook gradients give
 // each codebook entry one block that sums over all rows.
 #include "nncu_internal.cuh"
 
@@ -162,24 +161,18 @@ struct bce_logit {
     }
 };
 
-// One term per element of two arrays, as nn_loss.c's sum_terms.
-template <class Term>
-__global__ static void term_sums_kernel(Term term, const float *a, const float *b, size_t n,
-                                        double *partials) {
-    double s = 0;
-    NNCU_FOR(i, n) s += term(a[i], b[i]);
-    s = nncu_block_sum(s);
-    if (threadIdx.x == 0) partials[blockIdx.x] = s;
-}
+// Term i of a loss over the elements of two arrays: pair(a[i], b[i]).
+template <class Pair> struct elementwise {
+    Pair pair;
+    const float *a, *b;
+    __device__ double operator()(size_t i) const { return pair(a[i], b[i]); }
+};
 
-// *out = (sum of term(a[i], b[i])) / divisor.
-template <class Term>
-static void sum_terms(nncu_ctx *ctx, Term term, const float *a, const float *b, size_t n,
+// *out = (sum of pair(a[i], b[i])) / divisor, as nn_loss.c's sum_terms.
+template <class Pair>
+static void sum_terms(nncu_ctx *ctx, Pair pair, const float *a, const float *b, size_t n,
                       double divisor, double *out) {
-    unsigned blocks = nncu_reduce_grid(n);
-    term_sums_kernel<<<blocks, NNCU_THREADS, 0, ctx->stream>>>(term, a, b, n, ctx->partials);
-    NNCU_LAUNCHED();
-    nncu_finish_sum(ctx, blocks, divisor, out);
+    nncu_sum_terms(ctx, elementwise<Pair>{pair, a, b}, n, divisor, out);
 }
 
 __global__ static void mse_backward_kernel(const float *pred, const float *target, size_t n, float f,
@@ -246,19 +239,19 @@ __device__ static void softmax_backward_row(const float *y, const float *dy, flo
     for (int j = 0; j < k; j++) dx[j] = y[j] * (dy[j] - (float)dot) * gain;
 }
 
-__global__ static void cross_entropy_sums_kernel(const float *logits, const int32_t *labels, int rows,
-                                                 int k, double *partials) {
-    double s = 0;
-    NNCU_FOR(r, rows) {
+// Row r's cross entropy: logsumexp - the label's logit.
+struct cross_entropy_row {
+    const float *logits;
+    const int32_t *labels;
+    int k;
+    __device__ double operator()(size_t r) const {
         const float *x = logits + r * k;
         float m = row_max(x, k);
         double e = 0;
         for (int j = 0; j < k; j++) e += exp((double)x[j] - m);
-        s += m + log(e) - x[labels[r]];
+        return m + log(e) - x[labels[r]];
     }
-    s = nncu_block_sum(s);
-    if (threadIdx.x == 0) partials[blockIdx.x] = s;
-}
+};
 
 __global__ static void cross_entropy_backward_kernel(const float *logits, const int32_t *labels, int rows,
                                                      int k, float f, float *dlogits) {
@@ -272,11 +265,7 @@ __global__ static void cross_entropy_backward_kernel(const float *logits, const 
 
 extern "C" void nncu_cross_entropy_forward(nncu_ctx *ctx, const float *logits, const int32_t *labels,
                                            int rows, int k, double *out) {
-    unsigned blocks = nncu_reduce_grid(rows);
-    cross_entropy_sums_kernel<<<blocks, NNCU_THREADS, 0, ctx->stream>>>(logits, labels, rows, k,
-                                                                         ctx->partials);
-    NNCU_LAUNCHED();
-    nncu_finish_sum(ctx, blocks, rows ? (double)rows : 1.0, out);
+    nncu_sum_terms(ctx, cross_entropy_row{logits, labels, k}, (size_t)rows, rows ? (double)rows : 1.0, out);
 }
 
 extern "C" void nncu_cross_entropy_backward(nncu_ctx *ctx, const float *logits, const int32_t *labels,
@@ -348,19 +337,21 @@ __device__ static row_softmax softmax_of(const float *x, int k) {
 
 __device__ static float prob(row_softmax q, float x) { return expf(x - q.m) * q.inv; }
 
-__global__ static void kl_uniform_sums_kernel(const float *logits, int rows, int k, double *partials) {
-    double s = 0;
-    NNCU_FOR(r, rows) {
+// Row r's sum_j q_j log(q_j K + eps).
+struct kl_uniform_row {
+    const float *logits;
+    int k;
+    __device__ double operator()(size_t r) const {
         const float *x = logits + r * k;
         row_softmax q = softmax_of(x, k);
+        double s = 0;
         for (int j = 0; j < k; j++) {
             double p = prob(q, x[j]);
             s += p * log(p * k + KL_EPS);
         }
+        return s;
     }
-    s = nncu_block_sum(s);
-    if (threadIdx.x == 0) partials[blockIdx.x] = s;
-}
+};
 
 // d/dq_j of q_j log(q_j K + eps), times f.
 __device__ static double kl_dq(double p, int k, double f) {
@@ -387,10 +378,7 @@ __global__ static void kl_uniform_backward_kernel(const float *logits, int rows,
 }
 
 extern "C" void nncu_kl_uniform_forward(nncu_ctx *ctx, const float *logits, int rows, int k, double *out) {
-    unsigned blocks = nncu_reduce_grid(rows);
-    kl_uniform_sums_kernel<<<blocks, NNCU_THREADS, 0, ctx->stream>>>(logits, rows, k, ctx->partials);
-    NNCU_LAUNCHED();
-    nncu_finish_sum(ctx, blocks, rows ? (double)rows : 1.0, out);
+    nncu_sum_terms(ctx, kl_uniform_row{logits, k}, (size_t)rows, rows ? (double)rows : 1.0, out);
 }
 
 extern "C" void nncu_kl_uniform_backward(nncu_ctx *ctx, const float *logits, int rows, int k, float scale,
