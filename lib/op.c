@@ -79,10 +79,11 @@ static void profile_report(void) {
     fprintf(stderr, "%s: DISQ_PROFILE: op calls on the %s, each waited for%s\n", dq_progname,
             op_on_gpu() ? "GPU" : "CPU", op_on_gpu() ? " (no graphs)" : "");
     fprintf(stderr, "%12s %7s %9s %11s  %s\n", "total ms", "share", "calls", "ms/call", "op");
-    for (int i = 0; i < profile_used; i++)
-        fprintf(stderr, "%12.3f %6.2f%% %9ld %11.4f  %s\n", profile[i].seconds * 1e3,
-                total > 0 ? 100 * profile[i].seconds / total : 0.0, profile[i].calls, profile[i].seconds * 1e3 / profile[i].calls,
-                profile[i].key);
+    for (int i = 0; i < profile_used; i++) {
+        const double ms = profile[i].seconds * 1e3;
+        fprintf(stderr, "%12.3f %6.2f%% %9ld %11.4f  %s\n", ms, total > 0 ? 100 * profile[i].seconds / total : 0.0,
+                profile[i].calls, ms / profile[i].calls, profile[i].key);
+    }
     fprintf(stderr, "%12.3f ms in op calls of %.3f ms since the first\n", total * 1e3,
             (dq_now() - profile_t0) * 1e3);
 }

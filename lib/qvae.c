@@ -95,8 +95,10 @@ void dq_model_encode_sampled(const dq_model *mdl, dq_net_state *s, const uint8_t
     const size_t nz = (size_t)b * dq_kind_encoder_width(c);
     float *out = gaussian ? dq_alloc_aligned((nz + 1) * sizeof(float)) : z;
     float *dev_out = pass_output(s, out, nz);
-    if (dq_kind_head(c->kind) == DQ_HEAD_FRIEDE) dq_friede_encoder_forward(&mdl->fenc, &mdl->params, s, xf, b, dev_out);
-    else dq_encoder_forward(&mdl->enc, &mdl->params, s, xf, b, dev_out);
+    if (dq_kind_head(c->kind) == DQ_HEAD_FRIEDE)
+        dq_friede_encoder_forward(&mdl->fenc, &mdl->params, s, xf, b, dev_out);
+    else
+        dq_encoder_forward(&mdl->enc, &mdl->params, s, xf, b, dev_out);
     fetch_output(s, out, nz);
     if (!gaussian) return;
     /* (mu, logvar) per image -> mu, or mu + eps exp(logvar/2) */
@@ -166,14 +168,15 @@ void dq_model_decode(const dq_model *mdl, dq_net_state *s, const float *zq, int 
         op_upload(s->io[0], zq, nzq * sizeof(float));
         zq = s->io[0];
     }
-    if (dq_kind_head(mdl->cfg.kind) == DQ_HEAD_FRIEDE) {
-        dq_friede_decoder_forward(&mdl->fdec, &mdl->params, s, zq, b, pass_output(s, xhat, n));
-        fetch_output(s, xhat, n);
-        /* pixel logits of a Bernoulli decoder: its mean is the sigmoid */
-        for (size_t i = 0; i < n; i++) xhat[i] = 1.0f / (1.0f + expf(-xhat[i]));
-        return;
-    }
-    dq_decoder_forward(&mdl->dec, &mdl->params, s, zq, b, pass_output(s, xhat, n));
+    const int friede = dq_kind_head(mdl->cfg.kind) == DQ_HEAD_FRIEDE;
+    float *dev_xhat = pass_output(s, xhat, n);
+    if (friede) dq_friede_decoder_forward(&mdl->fdec, &mdl->params, s, zq, b, dev_xhat);
+    else dq_decoder_forward(&mdl->dec, &mdl->params, s, zq, b, dev_xhat);
     fetch_output(s, xhat, n);
-    for (size_t i = 0; i < n; i++) xhat[i] += 0.5f;
+    /* the Friede decoder's pixel logits are a Bernoulli's, whose mean is the
+     * sigmoid; the others' images are on [-0.5, 0.5] */
+    if (friede)
+        for (size_t i = 0; i < n; i++) xhat[i] = 1.0f / (1.0f + expf(-xhat[i]));
+    else
+        for (size_t i = 0; i < n; i++) xhat[i] += 0.5f;
 }

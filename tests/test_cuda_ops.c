@@ -552,6 +552,20 @@ static void round_to_bf16(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = dq_bf16_to_f32(dq_f32_to_bf16(x[i]));
 }
 
+/* The operands of one layer's CPU reference, already uploaded as drawn:
+ * for a bf16 context x, w and dy rounded as it rounds them.  Returns dy as
+ * drawn, the reference of the bias gradient (float_bias_grad). */
+static const float *reference_operands(int bf16_inputs, float *x, size_t nx, float *w, size_t nw, float *dy,
+                                       size_t ny) {
+    const float *dy_given = copy_host(dy, ny);
+    if (bf16_inputs) {
+        round_to_bf16(x, nx);
+        round_to_bf16(w, nw);
+        round_to_bf16(dy, ny);
+    }
+    return dy_given;
+}
+
 /* The first element of x that is no bfloat16 value, or -1: what cuDNN
  * writes in a bf16 plan is, so a layer that fell back to tf32 shows. */
 static long long first_not_bf16(const float *x, size_t n) {
@@ -578,12 +592,9 @@ static void check_linear(nncu_ctx *ctx, double rtol, int bf16_inputs) {
     float *d_b = upload_f(b, out), *d_dy = upload_f(dy, (size_t)n * out);
     float *d_dw = upload_f(dw, (size_t)out * in), *d_db = upload_f(db, out);
     float *d_y = dev((size_t)n * out * sizeof *d_y), *d_dx = dev((size_t)n * in * sizeof *d_dx);
-    const float *dy_given = copy_host(dy, (size_t)n * out), *db0 = copy_host(db, out);
-    if (bf16_inputs) {
-        round_to_bf16(x, (size_t)n * in);
-        round_to_bf16(w, (size_t)out * in);
-        round_to_bf16(dy, (size_t)n * out);
-    }
+    const float *db0 = copy_host(db, out);
+    const float *dy_given = reference_operands(bf16_inputs, x, (size_t)n * in, w, (size_t)out * in, dy,
+                                               (size_t)n * out);
 
     nn_linear_forward(n, in, out, x, w, b, y);
     nncu_linear_forward(ctx, n, in, out, d_x, d_w, d_b, d_y);
@@ -634,12 +645,7 @@ static void check_conv(nncu_ctx *ctx, nn_conv g, double rtol, int bf16_inputs, c
     float *d_x = upload_f(x, nx), *d_w = upload_f(w, nw), *d_b = upload_f(b, g.cout);
     float *d_dy = upload_f(dy, ny), *d_dw = upload_f(dw, nw), *d_db = upload_f(db, g.cout);
     float *d_y = dev(ny * sizeof *d_y), *d_dx = dev(nx * sizeof *d_dx);
-    const float *dy_given = copy_host(dy, ny);
-    if (bf16_inputs) {
-        round_to_bf16(x, nx);
-        round_to_bf16(w, nw);
-        round_to_bf16(dy, ny);
-    }
+    const float *dy_given = reference_operands(bf16_inputs, x, nx, w, nw, dy, ny);
     const char *stage = "";
     *ok = 0;
 #define STAGE(name, d, want, n, tol)                                                       \
@@ -741,12 +747,8 @@ static void check_conv_transpose(nncu_ctx *ctx, double rtol, int bf16_inputs) {
         float *d_x = upload_f(x, nx), *d_w = upload_f(w, nw), *d_b = upload_f(b, g->cout);
         float *d_dy = upload_f(dy, ny), *d_dw = upload_f(dw, nw), *d_db = upload_f(db, g->cout);
         float *d_y = dev(ny * sizeof *d_y), *d_dx = dev(nx * sizeof *d_dx);
-        const float *dy_given = copy_host(dy, ny), *db0 = copy_host(db, g->cout);
-        if (bf16_inputs) {
-            round_to_bf16(x, nx);
-            round_to_bf16(w, nw);
-            round_to_bf16(dy, ny);
-        }
+        const float *db0 = copy_host(db, g->cout);
+        const float *dy_given = reference_operands(bf16_inputs, x, nx, w, nw, dy, ny);
         nn_conv_transpose2d_forward(g, x, w, b, y);
         nncu_conv_transpose2d_forward(ctx, g, d_x, d_w, d_b, d_y);
         CHECK_CLOSE(ctx, d_y, y, ny, rtol);
