@@ -24,6 +24,22 @@ CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+# EMU=1: the CUDA backend on the CPU emulator of tests/cuda_emu (see
+# cuda_emu.h), for checking it where no GPU is: kernels/*.cu compile as C++
+# and the emulated runtime, cuBLAS and cuDNN replace NVIDIA's.
+EMU ?= 0
+ifeq ($(EMU),1)
+override CUDA := 0
+CXX = g++
+EMU_CXXFLAGS = -std=gnu++17 -O2 -g -fopenmp -march=$(MARCH) -Wall -Wextra -Werror -Itests/cuda_emu -Ilib -MMD -MP
+CFLAGS += -DDISQ_CUDA=1
+LDLIBS += -lstdc++
+EMU_KERNEL_OBJ := $(patsubst %.cu,$(BUILD)/obj/%.o,$(wildcard kernels/*.cu))
+EMU_RUNTIME_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/cuda_emu/*.cpp))
+EMU_OBJ := $(EMU_KERNEL_OBJ) $(EMU_RUNTIME_OBJ)
+EMU_REWRITTEN := $(patsubst kernels/%,$(BUILD)/emu-src/%,$(wildcard kernels/*.cu kernels/*.cuh))
+endif
+
 CU_SRC := $(if $(filter 1,$(CUDA)),$(wildcard kernels/*.cu))
 ifeq ($(CUDA),1)
 NVCC = nvcc
@@ -38,7 +54,7 @@ LIB_SRC := $(wildcard lib/*.c)
 TOOL_SRC := $(wildcard bin/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 BENCH_SRC := $(wildcard tests/bench/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.o) $(EMU_OBJ)
 TOOLS := $(TOOL_SRC:bin/%.c=$(BUILD)/bin/%)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
@@ -64,6 +80,20 @@ $(BUILD)/obj/%.o: %.cu
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
+ifeq ($(EMU),1)
+$(EMU_REWRITTEN): $(BUILD)/emu-src/%: kernels/% tests/cuda_emu/rewrite.sh
+	@mkdir -p $(@D)
+	sh tests/cuda_emu/rewrite.sh $< $@
+
+$(EMU_KERNEL_OBJ): $(BUILD)/obj/kernels/%.o: $(BUILD)/emu-src/%.cu $(EMU_REWRITTEN)
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_CXXFLAGS) -x c++ -c $< -o $@
+
+$(EMU_RUNTIME_OBJ): $(BUILD)/obj/tests/cuda_emu/%.o: tests/cuda_emu/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
+endif
+
 $(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(LIBDISQ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $< $(LIBDISQ) $(LDLIBS) -o $@
@@ -87,7 +117,7 @@ fuzz: $(BUILD)/fuzz/fuzz_stream
 
 # Debian packages the build, the tests and the examples need.  Installed only
 # when missing, so a prepared machine pays nothing.
-DEB_PACKAGES = gcc make pkg-config libmsgpack-dev libpng-dev libhdf5-dev libzip-dev \
+DEB_PACKAGES = gcc g++ make pkg-config libmsgpack-dev libpng-dev libhdf5-dev libzip-dev \
                zlib1g-dev libopenblas-dev parallel clang libclang-rt-14-dev \
                python3 python3-numpy python3-msgpack
 deps:
@@ -102,14 +132,20 @@ deps:
 	fi
 
 # The whole suite: the default build (CUDA when nvcc is present), the CPU-only
-# build, the unit tests under ASan+UBSan, the fuzzer, then one summary line.
+# build, the unit tests under ASan+UBSan, the fuzzer, the CUDA backend's
+# tests on the CPU emulator (EMU=1), then one summary line.
+EMU_TESTS = test_device test_cuda_ops test_cuda_step cli_device.sh
 test: deps
 	@rm -f $(BUILD)/test-counts
 	@$(MAKE) --no-print-directory tests fuzz
 	@$(MAKE) --no-print-directory CUDA=0 BUILD=$(BUILD)/nocuda all
 	@$(MAKE) --no-print-directory SAN=1 CUDA=0 BUILD=$(BUILD)/asan tests
+	@$(MAKE) --no-print-directory EMU=1 BUILD=$(BUILD)/emu all \
+	    $(patsubst %,$(BUILD)/emu/tests/%,$(filter test_%,$(EMU_TESTS)))
 	@COUNTS=$(BUILD)/test-counts PYTHON=$(PYTHON) sh tests/run.sh $(BUILD)
 	@COUNTS=$(BUILD)/test-counts ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh $(BUILD)/asan asan
+	@COUNTS=$(BUILD)/test-counts PYTHON=$(PYTHON) DISQ_REQUIRE_GPU=1 ONLY="$(EMU_TESTS)" \
+	    sh tests/run.sh $(BUILD)/emu emu
 	@awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "%d passed, %d failed, %d skipped\n", p, f, s; exit f > 0}' \
 	    $(BUILD)/test-counts
 
