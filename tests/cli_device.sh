@@ -1,7 +1,9 @@
 #!/bin/sh
 # --device and --precision of train, enc, dec and traverse: the CPU choices
 # give the default's bytes on a machine without a GPU, the bad ones a usage
-# error naming the argument.  The GPU itself is tested by make test-cuda.
+# error naming the argument.  With a usable GPU (a real one, or the CPU
+# emulator of an EMU=1 build) the tools' GPU runs are compared with their
+# CPU runs instead; the GPU's arithmetic is tested by test_cuda_*.
 . "$(dirname "$0")/lib.sh"
 
 dsload shapes3d --sample 8 --batch 8 --procedural --no-cache >"$T/s.dqs" 2>/dev/null
@@ -12,7 +14,12 @@ enc -m "$M" <"$T/s.dqs" >"$T/auto.dqs" 2>/dev/null
 quant -m "$M" <"$T/auto.dqs" >"$T/q.dqs" 2>/dev/null
 
 gpu=0
-nvidia-smi -L >/dev/null 2>&1 && gpu=1
+enc -m "$M" --device cuda <"$T/s.dqs" >/dev/null 2>&1 && gpu=1
+PYTHON=${PYTHON:-python3}
+# close DESC A B TOL: the tensors of A and B agree to TOL (tests/close.py)
+close() {
+    if out=$("$PYTHON" "$(dirname "$0")/close.py" "$2" "$3" "$4" 2>&1); then ok "$1"; else notok "$1" "$out"; fi
+}
 
 if [ "$gpu" = 0 ]; then
     check "train --device cpu" sh -c "train -o $T/cpu.safetensors $tiny --device cpu --precision fp32 <$T/s.dqs"
@@ -31,7 +38,28 @@ if [ "$gpu" = 0 ]; then
         train -o "$T/x.safetensors" $tiny --device cuda <"$T/s.dqs"
     if [ -e "$T/x.safetensors" ]; then notok "refused train writes no checkpoint"; else ok "refused train writes no checkpoint"; fi
 else
-    skip "cpu = auto" "this machine has a GPU (make test-cuda compares the devices)"
+    skip "cpu = auto" "this machine has a GPU"
+    for d in cpu cuda; do
+        enc -m "$M" --device $d --precision fp32 <"$T/s.dqs" >"$T/e_$d.dqs" 2>/dev/null
+        dec -m "$M" --device $d --precision fp32 <"$T/q.dqs" >"$T/d_$d.dqs" 2>/dev/null
+        train -o "$T/t_$d.safetensors" --log "$T/l_$d.tsv" $tiny --device $d --precision fp32 <"$T/s.dqs" 2>/dev/null
+    done
+    close "enc: cuda fp32 = cpu" "$T/e_cuda.dqs" "$T/e_cpu.dqs" 1e-5
+    close "dec: cuda fp32 = cpu" "$T/d_cuda.dqs" "$T/d_cpu.dqs" 1e-3
+    # the losses of the first step, before any update, agree closely
+    if awk -F'\t' 'NR == FNR && FNR == 2 { want = $2 } NR != FNR && FNR == 2 { got = $2 }
+            END { d = got - want; exit !(want != "" && got != "" && (d < 0 ? -d : d) <= 1e-5 * (want < 0 ? -want : want)) }' \
+        "$T/l_cpu.tsv" "$T/l_cuda.tsv"; then ok "train: cuda fp32 first loss = cpu"
+    else notok "train: cuda fp32 first loss = cpu" "$(sed -n 2p "$T/l_cuda.tsv") vs $(sed -n 2p "$T/l_cpu.tsv")"; fi
+    # bf16 with graphs: a longer run replays recorded steps
+    dsload shapes3d --sample 32 --batch 8 --procedural --no-cache >"$T/s32.dqs" 2>/dev/null
+    check "train --device cuda --precision bf16, graphs" sh -c \
+        "train -o $T/bf.safetensors $tiny --batch 4 --steps 6 --device cuda --precision bf16 <$T/s32.dqs"
+    check "traverse --device cuda" traverse -m "$M" -o "$T/tc.png" --steps 3 --device cuda <"$T/s.dqs"
+    check_err "train --device cuda: a truncated stream" 65 "^train: stdin: truncated input" \
+        sh -c "head -c 3000 $T/s32.dqs | train -o $T/trunc.safetensors $tiny --device cuda"
+    if [ -e "$T/trunc.safetensors" ]; then notok "the failed GPU run writes no checkpoint"
+    else ok "the failed GPU run writes no checkpoint"; fi
 fi
 
 check_err "unknown device" 2 "unknown device 'gpu' \(auto, cpu or cuda\)" enc -m "$M" --device gpu <"$T/s.dqs"

@@ -2,10 +2,11 @@
 # cuda_checks.sh DIR [tests] [bench]: the checks that need a GPU, on the
 # programs of a CUDA build directory DIR (bin/, tests/, bench/: a build/ or
 # an unpacked GPU kit, see gpu_kit.sh).
-#   tests: the CPU/GPU parity tests of lib/nn_cuda.h and of whole training
-#          steps with a GPU required (a missing GPU fails instead of
-#          skipping), then the op tests and the two-step tests again under
-#          compute-sanitizer (memcheck) when it is installed;
+#   tests: the CPU/GPU parity tests of lib/nn_cuda.h, of whole training
+#          steps (a missing GPU fails instead of skipping) and of the tools'
+#          --device cuda runs (cli_device.sh), then the op tests and the
+#          two-step tests again under compute-sanitizer (memcheck) when it
+#          is installed;
 #   bench: every tests/bench/cuda_*.sh, each printing its figures against a
 #          reference measured in the same run.
 # Both when none is named.  Env: PYTHON (for the PyTorch reference),
@@ -26,6 +27,10 @@ for what in "$@"; do
         run env DISQ_REQUIRE_GPU=1 "$dir/tests/test_cuda_ops"
         run env DISQ_REQUIRE_GPU=1 "$dir/tests/test_cuda_step"
         run "$dir/tests/test_device"
+        echo "+ cli_device.sh"
+        out=$(BIN="$dir/bin" BUILD="$dir" PYTHON="${PYTHON:-python3}" sh "$here/cli_device.sh")
+        printf '%s\n' "$out"
+        printf '%s\n' "$out" | grep -q '^not ok' && status=1
         san=${SANITIZER:-$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)}
         if [ -n "$san" ]; then
             run env DISQ_REQUIRE_GPU=1 "$san" --tool memcheck --error-exitcode 1 "$dir/tests/test_cuda_ops"

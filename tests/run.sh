@@ -3,7 +3,8 @@
 # unless LABEL is given, every tests/cli_*.sh; print each result line, then
 # "N passed, N failed, N skipped" for this group (to stdout) and append the
 # counts to BUILD_DIR/test-counts.  A program that dies without reporting a
-# failure counts as one failure.
+# failure counts as one failure.  ONLY="test_x cli_y.sh ..." runs just the
+# programs and scripts named there (scripts too when LABEL is given).
 build=$(cd "$1" && pwd)
 label=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,13 +28,18 @@ run_one() {
     fi
     pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 }
+selected() {
+    [ -z "${ONLY:-}" ] && return 0
+    case " $ONLY " in *" $1 "*) return 0 ;; esac
+    return 1
+}
 for t in "$build"/tests/test_*; do
-    [ -x "$t" ] || continue
+    [ -x "$t" ] && selected "$(basename "$t")" || continue
     run_one "$(basename "$t")" "$t"
 done
-if [ -z "$label" ]; then
+if [ -z "$label" ] || [ -n "${ONLY:-}" ]; then
     for t in "$here"/cli_*.sh; do
-        [ -f "$t" ] || continue
+        [ -f "$t" ] && selected "$(basename "$t")" || continue
         run_one "$(basename "$t")" env BIN="$build/bin" BUILD="$build" sh "$t"
     done
 fi

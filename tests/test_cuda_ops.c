@@ -259,6 +259,10 @@ TEST(fused_residual_passes_bitwise) {
     nn_scale_into(dy, 1.0f / 36, want, n);
     nncu_scale_into(fp32_ctx, d_dy, 1.0f / 36, d_out, n);
     CHECK_CLOSE(fp32_ctx, d_out, want, n, 0);
+    /* into a fresh array (every element written), then in place */
+    nn_relu_backward_add(x, dy, y, want, n);
+    nncu_relu_backward_add(fp32_ctx, d_x, d_dy, d_y, d_out, n);
+    CHECK_CLOSE(fp32_ctx, d_out, want, n, 0);
     nn_relu_backward_add(x, dy, y, y, n);
     nncu_relu_backward_add(fp32_ctx, d_x, d_dy, d_y, d_y, n);
     CHECK_CLOSE(fp32_ctx, d_y, y, n, 0);
