@@ -71,7 +71,7 @@ static cublasStatus_t gemm(cublasHandle_t h, const char *call, int m, int n, int
     const size_t a_elems = (size_t)A.ld * ((A.transposed ? m : k) - 1) + arows;
     const size_t b_elems = (size_t)B.ld * ((B.transposed ? k : n) - 1) + brows;
     if (k > 0 && (!emu_is_device(A.p, a_elems * esz_a) || !emu_is_device(B.p, b_elems * esz_b)))
-        emu_fatal("%s: an operand is not %s of device memory", call, "the whole extent");
+        emu_fatal("%s: an operand's whole extent is not device memory", call);
     if (!emu_is_device(C, ((size_t)ldc * (n - 1) + m) * sizeof(float)))
         emu_fatal("%s: C is not device memory of %d x %d (ldc %d)", call, m, n, ldc);
     emu_enqueue(h->stream, call, [=] {

@@ -175,8 +175,7 @@ template <class Kernel> struct emu_kernel_call {
     size_t shared_bytes;
     cudaStream_t stream;
     template <class... Args> void operator()(Args... args) const {
-        Kernel k = kernel;
-        emu_launch(site, grid, block, shared_bytes, stream, [k, args...]() { k(args...); });
+        emu_launch(site, grid, block, shared_bytes, stream, [k = kernel, args...]() { k(args...); });
     }
 };
 

@@ -245,8 +245,9 @@ static cudnnStatus_t convolve(cudnnHandle_t h, direction dir, const geometry &g,
     const size_t out_n = elements(out_desc);
     const bool bf16 = g.bf16;
     emu_enqueue(h->stream, call, [=] {
-        // The inputs as the arithmetic reads them, then one loop nest per
-        // direction, each parallel over outputs no other thread writes.
+        // The inputs as the arithmetic reads them; then every tap (an
+        // output pixel, a kernel offset and the input pixel under it) of
+        // image n, each direction parallel over outputs no other thread writes.
         auto widen = [&](const void *p, size_t n) {
             std::vector<float> v(p ? n : 0);
             for (size_t i = 0; i < v.size(); i++) v[i] = emu_load(p, bf16, i, tf32);
@@ -254,58 +255,49 @@ static cudnnStatus_t convolve(cudnnHandle_t h, direction dir, const geometry &g,
         };
         const std::vector<float> xs = widen(x, elements(&X)), ws = widen(w, elements(&W)), ys = widen(y, elements(&Y));
         std::vector<float> acc(out_n, 0.0f);
-        auto input_at = [&](int n, int oy, int ox, int r, int s, size_t *xi) {
-            int iy = oy * C.u - C.pad_h + r, ix = ox * C.v - C.pad_w + s;
-            if (iy < 0 || iy >= X.h || ix < 0 || ix >= X.w) return false;
-            *xi = (((size_t)n * X.h + iy) * X.w + ix) * X.c;
-            return true;
+        // tap(xi, yi, wi): offsets of the input pixel, the output pixel and
+        // the filter tap of output channel 0
+        auto each_tap = [&](int n, auto tap) {
+            for (int oy = 0; oy < Y.h; oy++)
+                for (int ox = 0; ox < Y.w; ox++)
+                    for (int r = 0; r < W.h; r++)
+                        for (int s = 0; s < W.w; s++) {
+                            int iy = oy * C.u - C.pad_h + r, ix = ox * C.v - C.pad_w + s;
+                            if (iy < 0 || iy >= X.h || ix < 0 || ix >= X.w) continue;
+                            tap((((size_t)n * X.h + iy) * X.w + ix) * X.c, (((size_t)n * Y.h + oy) * Y.w + ox) * Y.c,
+                                ((size_t)r * W.w + s) * W.c);
+                        }
         };
-        auto y_at = [&](int n, int oy, int ox) { return (((size_t)n * Y.h + oy) * Y.w + ox) * Y.c; };
-        auto w_at = [&](int k, int r, int s) { return (((size_t)k * W.h + r) * W.w + s) * W.c; };
+        const size_t w_stride = (size_t)W.h * W.w * W.c; // from one output channel's filter to the next
         if (dir == FORWARD) {
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for
             for (int n = 0; n < X.n; n++)
-                for (int oy = 0; oy < Y.h; oy++)
-                    for (int ox = 0; ox < Y.w; ox++)
-                        for (int r = 0; r < W.h; r++)
-                            for (int s = 0; s < W.w; s++) {
-                                size_t xi;
-                                if (!input_at(n, oy, ox, r, s, &xi)) continue;
-                                for (int k = 0; k < W.n; k++) {
-                                    const float *xp = &xs[xi], *wp = &ws[w_at(k, r, s)];
-                                    float sum = 0;
-                                    for (int c = 0; c < X.c; c++) sum += xp[c] * wp[c];
-                                    acc[y_at(n, oy, ox) + k] += sum;
-                                }
-                            }
+                each_tap(n, [&](size_t xi, size_t yi, size_t wi) {
+                    for (int k = 0; k < W.n; k++) {
+                        const float *xp = &xs[xi], *wp = &ws[wi + k * w_stride];
+                        float sum = 0;
+                        for (int c = 0; c < X.c; c++) sum += xp[c] * wp[c];
+                        acc[yi + k] += sum;
+                    }
+                });
         } else if (dir == BACKWARD_DATA) {
 #pragma omp parallel for
             for (int n = 0; n < X.n; n++)
-                for (int oy = 0; oy < Y.h; oy++)
-                    for (int ox = 0; ox < Y.w; ox++)
-                        for (int r = 0; r < W.h; r++)
-                            for (int s = 0; s < W.w; s++) {
-                                size_t xi;
-                                if (!input_at(n, oy, ox, r, s, &xi)) continue;
-                                for (int k = 0; k < W.n; k++) {
-                                    const float dyv = ys[y_at(n, oy, ox) + k], *wp = &ws[w_at(k, r, s)];
-                                    for (int c = 0; c < X.c; c++) acc[xi + c] += dyv * wp[c];
-                                }
-                            }
+                each_tap(n, [&](size_t xi, size_t yi, size_t wi) {
+                    for (int k = 0; k < W.n; k++) {
+                        const float dyv = ys[yi + k], *wp = &ws[wi + k * w_stride];
+                        for (int c = 0; c < X.c; c++) acc[xi + c] += dyv * wp[c];
+                    }
+                });
         } else {
 #pragma omp parallel for
             for (int k = 0; k < W.n; k++)
                 for (int n = 0; n < X.n; n++)
-                    for (int oy = 0; oy < Y.h; oy++)
-                        for (int ox = 0; ox < Y.w; ox++)
-                            for (int r = 0; r < W.h; r++)
-                                for (int s = 0; s < W.w; s++) {
-                                    size_t xi;
-                                    if (!input_at(n, oy, ox, r, s, &xi)) continue;
-                                    const float dyv = ys[y_at(n, oy, ox) + k];
-                                    float *dwp = &acc[w_at(k, r, s)];
-                                    for (int c = 0; c < X.c; c++) dwp[c] += dyv * xs[xi + c];
-                                }
+                    each_tap(n, [&](size_t xi, size_t yi, size_t wi) {
+                        const float dyv = ys[yi + k];
+                        float *dwp = &acc[wi + k * w_stride];
+                        for (int c = 0; c < X.c; c++) dwp[c] += dyv * xs[xi + c];
+                    });
         }
         for (size_t i = 0; i < acc.size(); i++) {
             float v = alpha * acc[i];

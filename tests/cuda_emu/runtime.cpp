@@ -120,17 +120,18 @@ static void set_access(const allocation &a) {
 }
 
 // Runs fn as device work named `what`: guarded allocations accessible while it runs.
+static void set_guarded_access() {
+    for (auto &entry : device_allocs)
+        if (guarded(entry.second)) set_access(entry.second);
+}
+
 template <class F> static void on_device(const char *what, F fn) {
     const char *outer = device_doing;
-    if (device_depth++ == 0)
-        for (auto &entry : device_allocs)
-            if (guarded(entry.second)) set_access(entry.second);
+    if (device_depth++ == 0) set_guarded_access();
     device_doing = what;
     fn();
     device_doing = outer;
-    if (--device_depth == 0)
-        for (auto &entry : device_allocs)
-            if (guarded(entry.second)) set_access(entry.second);
+    if (--device_depth == 0) set_guarded_access();
 }
 
 static void arena_init() {
@@ -357,13 +358,6 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpy
         !is_pinned(kind == cudaMemcpyHostToDevice ? src : dst, bytes))
         emu_fatal("cudaMemcpyAsync of %zu bytes between device and pageable host memory %p inside a graph", bytes,
                   kind == cudaMemcpyHostToDevice ? src : dst);
-    if (!stream_of(s)->capturing && kind == cudaMemcpyHostToDevice) {
-        // pageable or not, the source is read now: the runtime stages a
-        // pageable source before returning, and a pinned one is read when
-        // the stream reaches it, which here is now
-        on_device("cudaMemcpyAsync", [=] { memcpy(dst, src, bytes); });
-        return cudaSuccess;
-    }
     return emu_enqueue(s, "memcpy", [=] { memcpy(dst, src, bytes); });
 }
 
