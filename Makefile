@@ -144,7 +144,7 @@ test: deps
 	    $(patsubst %,$(BUILD)/emu/tests/%,$(filter test_%,$(EMU_TESTS)))
 	@COUNTS=$(BUILD)/test-counts PYTHON=$(PYTHON) sh tests/run.sh $(BUILD)
 	@COUNTS=$(BUILD)/test-counts ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh $(BUILD)/asan asan
-	@COUNTS=$(BUILD)/test-counts PYTHON=$(PYTHON) DISQ_REQUIRE_GPU=1 ONLY="$(EMU_TESTS)" \
+	@COUNTS=$(BUILD)/test-counts PYTHON=$(PYTHON) DISQ_REQUIRE_GPU=1 DISQ_EMU_SHUFFLE=1 ONLY="$(EMU_TESTS)" \
 	    sh tests/run.sh $(BUILD)/emu emu
 	@awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "%d passed, %d failed, %d skipped\n", p, f, s; exit f > 0}' \
 	    $(BUILD)/test-counts

@@ -7,7 +7,8 @@
 //
 // What it checks: every kernel's indexing and arithmetic over each thread
 // and block of its real launch shape (threads of a block as fibers, so
-// __shared__ and __syncthreads behave), stream order, what a graph records
+// __shared__ and __syncthreads behave; in a random order per launch with
+// DISQ_EMU_SHUFFLE=seed, so races change the numbers), stream order, what a graph records
 // (arguments by value at capture, memory read at replay) and what capture
 // forbids, cuBLAS's column-major operand conventions and cuDNN's NHWC/KRSC
 // layouts and alpha/beta rules, device-memory overruns (a guard page ends

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 thread_local uint3 threadIdx, blockIdx;
@@ -369,8 +370,34 @@ cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t s) {
 
 // ---- kernels ----
 // Threads of a block that may call __syncthreads run as fibers, switched at
-// each barrier in thread order; other kernels run their threads one after
-// the other.  A launch site's first launch always uses fibers and tells.
+// each barrier; other kernels run their threads one after the other.  A
+// launch site's first launch always uses fibers and tells.
+//
+// Blocks, and a block's threads in each stretch between barriers, run in
+// index order, or with DISQ_EMU_SHUFFLE=seed in an order drawn afresh for
+// every launch (and for every stretch of a block that has barriers).  A GPU
+// promises no order, so a kernel whose numbers change with it has a race:
+// threads that read what others write before the barrier that would order
+// them, or blocks that read what other blocks write.  The tests that compare
+// with the CPU, or graph replays with eager runs, then fail.
+static uint64_t shuffle_state = [] {
+    const char *seed = getenv("DISQ_EMU_SHUFFLE");
+    return seed ? strtoull(seed, nullptr, 10) : 0;
+}();
+
+static uint64_t next_random() {  // splitmix64
+    uint64_t z = (shuffle_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void draw_order(std::vector<unsigned> &order, unsigned n) {
+    order.resize(n);
+    for (unsigned i = 0; i < n; i++) order[i] = i;
+    if (shuffle_state == 0) return;
+    for (unsigned i = n - 1; i > 0; i--) std::swap(order[i], order[next_random() % (i + 1)]);
+}
 //
 // emu_switch(&save, load) saves the callee-saved registers and stack
 // pointer of the running context into *save and resumes the one saved at
@@ -455,9 +482,11 @@ static void run_block_in_fibers(dim3 block) {
     // One round runs every live thread up to its next barrier or its end;
     // a round that ends some threads at a barrier and others finished is a
     // barrier not every thread reaches.
+    static thread_local std::vector<unsigned> order;
     for (;;) {
         unsigned live = 0, finished = 0;
-        for (unsigned t = 0; t < n; t++) {
+        draw_order(order, n);
+        for (unsigned t : order) {
             if (f[t].done) continue;
             running = &f[t];
             threadIdx = f[t].tid;
@@ -488,21 +517,23 @@ static void run_grid(emu_site *site, dim3 grid, dim3 block, const std::function<
     gridDim = grid;
     blockDim = block;
     const bool use_fibers = !site->seen || site->syncs;
-    for (unsigned z = 0; z < grid.z; z++)
-        for (unsigned y = 0; y < grid.y; y++)
-            for (unsigned x = 0; x < grid.x; x++) {
-                blockIdx = uint3{x, y, z};
-                if (use_fibers) {
-                    run_block_in_fibers(block);
-                    continue;
-                }
-                for (unsigned tz = 0; tz < block.z; tz++)
-                    for (unsigned ty = 0; ty < block.y; ty++)
-                        for (unsigned tx = 0; tx < block.x; tx++) {
-                            threadIdx = uint3{tx, ty, tz};
-                            body();
-                        }
-            }
+    uint64_t grid_blocks = (uint64_t)grid.x * grid.y * grid.z;
+    if (grid_blocks > UINT32_MAX) emu_fatal("kernel %s: a grid of %llu blocks is more than the emulator walks",
+                                            site->kernel, (unsigned long long)grid_blocks);
+    std::vector<unsigned> blocks, threads;
+    draw_order(blocks, (unsigned)grid_blocks);
+    draw_order(threads, block.x * block.y * block.z);
+    for (unsigned b : blocks) {
+        blockIdx = uint3{b % grid.x, b / grid.x % grid.y, b / (grid.x * grid.y)};
+        if (use_fibers) {
+            run_block_in_fibers(block);
+            continue;
+        }
+        for (unsigned t : threads) {
+            threadIdx = uint3{t % block.x, t / block.x % block.y, t / (block.x * block.y)};
+            body();
+        }
+    }
     site->seen = true;
     running_site = outer_site;
 }
