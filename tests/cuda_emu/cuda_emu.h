@@ -8,15 +8,17 @@
 // What it checks: every kernel's indexing and arithmetic over each thread
 // and block of its real launch shape (threads of a block as fibers, so
 // __shared__ and __syncthreads behave; in a random order per launch with
-// DISQ_EMU_SHUFFLE=seed, so races change the numbers), stream order, what a graph records
-// (arguments by value at capture, memory read at replay) and what capture
-// forbids, cuBLAS's column-major operand conventions and cuDNN's NHWC/KRSC
-// layouts and alpha/beta rules, device-memory overruns (a guard page ends
-// every allocation) and reads of never-written device memory (allocations
-// start as NaN).  What it cannot: real concurrency, NVIDIA's libraries'
-// own arithmetic (cuBLAS/cuDNN are replaced by plain loops that round
-// inputs to tf32 or bf16 as the mode says), device math functions' last
-// bits, speed.
+// DISQ_EMU_SHUFFLE=seed, so races change the numbers), stream order (work
+// runs only when the host waits for it, so a result read before the wait,
+// or a pinned buffer rewritten before its queued copy, gives wrong numbers),
+// what a graph records (arguments by value at capture, memory read at
+// replay) and what capture forbids, cuBLAS's column-major operand
+// conventions and cuDNN's NHWC/KRSC layouts and alpha/beta rules,
+// device-memory overruns (a guard page ends every allocation) and reads of
+// never-written device memory (allocations start as NaN).  What it cannot:
+// real concurrency, NVIDIA's libraries' own arithmetic (cuBLAS/cuDNN are
+// replaced by plain loops that round inputs to tf32 or bf16 as the mode
+// says), device math functions' last bits, speed.
 #ifndef DISQ_CUDA_EMU_H
 #define DISQ_CUDA_EMU_H
 

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <string>
@@ -151,6 +152,8 @@ bool emu_is_device(const void *p, size_t bytes) {
     return (uintptr_t)p + bytes <= it->first + it->second.bytes;
 }
 
+static void run_all_pending(); // below, with the streams
+
 cudaError_t cudaMalloc(void **p, size_t bytes) {
     LOCKED;
     if (capturing_here) return fail(cudaErrorStreamCaptureUnsupported);
@@ -175,6 +178,7 @@ cudaError_t cudaFree(void *p) {
     if (capturing_here) return fail(cudaErrorStreamCaptureUnsupported);
     auto it = device_allocs.find((uintptr_t)p);
     if (it == device_allocs.end()) emu_fatal("cudaFree(%p): not the start of a device allocation", p);
+    run_all_pending(); // cudaFree waits for the device
     madvise(it->second.pages, it->second.page_span, MADV_DONTNEED);
     mprotect(it->second.pages, it->second.page_span, PROT_NONE);
     device_allocs.erase(it);
@@ -194,7 +198,9 @@ cudaError_t cudaHostAlloc(void **p, size_t bytes, unsigned flags) {
 cudaError_t cudaFreeHost(void *p) {
     LOCKED;
     if (capturing_here) return fail(cudaErrorStreamCaptureUnsupported);
-    if (!host_allocs.erase((uintptr_t)p)) emu_fatal("cudaFreeHost(%p): not from cudaHostAlloc", p);
+    if (host_allocs.find((uintptr_t)p) == host_allocs.end()) emu_fatal("cudaFreeHost(%p): not from cudaHostAlloc", p);
+    run_all_pending(); // cudaFreeHost waits for the device
+    host_allocs.erase((uintptr_t)p);
     free(p);
     return cudaSuccess;
 }
@@ -219,6 +225,11 @@ static void check_copy(const char *call, void *dst, const void *src, size_t byte
 }
 
 // ---- streams and graphs ----
+// Work issued to a stream runs not when issued but when host code waits for
+// it (cudaStreamSynchronize, a copy that returns only once done, cudaFree),
+// the latest a GPU may run it.  Host code that reads a result before it
+// waits, or rewrites a pinned buffer that a queued copy has yet to read,
+// then sees what it would see behind a busy GPU, and the tests fail.
 struct emu_node {
     std::string kind;
     std::function<void()> op;
@@ -228,11 +239,35 @@ struct emu_graph {
 };
 struct emu_stream {
     bool capturing = false, invalidated = false;
+    bool blocking = true; // ordered with the legacy stream (created without cudaStreamNonBlocking)
     emu_graph *graph = nullptr;
+    std::vector<emu_node> pending; // issued, not yet run
 };
 static emu_stream legacy_stream; // stream 0
+static std::vector<emu_stream *> created_streams;
 
 static emu_stream *stream_of(cudaStream_t s) { return s ? s : &legacy_stream; }
+
+static void run_pending(emu_stream *st) {
+    std::vector<emu_node> work;
+    work.swap(st->pending);
+    for (const emu_node &n : work) on_device(n.kind.c_str(), n.op);
+}
+
+// The legacy stream waits for the blocking streams' earlier work, and they for its.
+static void order_with_legacy(emu_stream *st) {
+    if (st == &legacy_stream) {
+        for (emu_stream *other : created_streams)
+            if (other->blocking) run_pending(other);
+    } else if (st->blocking) {
+        run_pending(&legacy_stream);
+    }
+}
+
+static void run_all_pending() {
+    run_pending(&legacy_stream);
+    for (emu_stream *st : created_streams) run_pending(st);
+}
 
 cudaError_t emu_enqueue(cudaStream_t s, const char *kind, std::function<void()> op) {
     LOCKED;
@@ -241,18 +276,26 @@ cudaError_t emu_enqueue(cudaStream_t s, const char *kind, std::function<void()> 
         st->graph->nodes.push_back(emu_node{kind, std::move(op)});
         return cudaSuccess;
     }
-    on_device(kind, op);
+    order_with_legacy(st);
+    st->pending.push_back(emu_node{kind, std::move(op)});
     return cudaSuccess;
 }
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags) {
+    LOCKED;
     if (flags & ~cudaStreamNonBlocking) return fail(cudaErrorInvalidValue);
     *s = new emu_stream;
+    (*s)->blocking = !(flags & cudaStreamNonBlocking);
+    created_streams.push_back(*s);
     return cudaSuccess;
 }
 
+// Work already issued still runs, as on a GPU.
 cudaError_t cudaStreamDestroy(cudaStream_t s) {
+    LOCKED;
     if (s->capturing) emu_fatal("cudaStreamDestroy on a capturing stream");
+    run_pending(s);
+    created_streams.erase(std::find(created_streams.begin(), created_streams.end(), s));
     delete s;
     return cudaSuccess;
 }
@@ -264,7 +307,8 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s) {
         return fail(cudaErrorStreamCaptureUnsupported);
     }
     if (capturing_here) return fail(cudaErrorStreamCaptureUnsupported);
-    return cudaSuccess; // every operation already ran
+    run_pending(stream_of(s));
+    return cudaSuccess;
 }
 
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode) {
@@ -320,13 +364,14 @@ cudaError_t cudaGraphExecUpdate(cudaGraphExec_t exec, cudaGraph_t graph, cudaGra
     return cudaSuccess;
 }
 
+// A launch runs the nodes as they are now: a later update or destruction of
+// exec does not reach a launch already issued.
 cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s) {
     LOCKED;
     if (stream_of(s)->capturing) emu_fatal("cudaGraphLaunch into a capturing stream is not emulated");
-    on_device("cudaGraphLaunch", [&] {
-        for (const emu_node &n : exec->nodes) on_device(n.kind.c_str(), n.op);
+    return emu_enqueue(s, "cudaGraphLaunch", [nodes = exec->nodes] {
+        for (const emu_node &n : nodes) on_device(n.kind.c_str(), n.op);
     });
-    return cudaSuccess;
 }
 
 cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
@@ -340,26 +385,40 @@ cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
 }
 
 // ---- copies ----
+// On the legacy stream, and back when done: streams created with
+// cudaStreamNonBlocking may still hold work that writes src.
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind) {
     LOCKED;
     if (capturing_here) return fail(cudaErrorStreamCaptureUnsupported);
     check_copy("cudaMemcpy", dst, src, bytes, kind);
-    on_device("cudaMemcpy", [=] { memcpy(dst, src, bytes); });
+    emu_enqueue(nullptr, "cudaMemcpy", [=] { memcpy(dst, src, bytes); });
+    run_pending(&legacy_stream);
     return cudaSuccess;
 }
 
 // A recorded copy reads and writes host memory when the graph runs, so the
 // host side must be page-locked, stable memory: a pageable source may be
 // gone or reused by then (stricter than the runtime, which copies what the
-// address holds at replay).
+// address holds at replay).  Outside graphs, as the runtime does, a copy
+// from pageable memory takes src as it is at the call, and one to pageable
+// memory returns when done; a pinned side is read or written when the copy
+// runs.
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s) {
     LOCKED;
     check_copy("cudaMemcpyAsync", dst, src, bytes, kind);
-    if (stream_of(s)->capturing && kind != cudaMemcpyDeviceToDevice &&
-        !is_pinned(kind == cudaMemcpyHostToDevice ? src : dst, bytes))
+    if (kind == cudaMemcpyDeviceToDevice) return emu_enqueue(s, "memcpy", [=] { memcpy(dst, src, bytes); });
+    const bool pinned = is_pinned(kind == cudaMemcpyHostToDevice ? src : dst, bytes);
+    if (stream_of(s)->capturing && !pinned)
         emu_fatal("cudaMemcpyAsync of %zu bytes between device and pageable host memory %p inside a graph", bytes,
                   kind == cudaMemcpyHostToDevice ? src : dst);
-    return emu_enqueue(s, "memcpy", [=] { memcpy(dst, src, bytes); });
+    if (pinned) return emu_enqueue(s, "memcpy", [=] { memcpy(dst, src, bytes); });
+    if (kind == cudaMemcpyHostToDevice) {
+        std::vector<char> staged((const char *)src, (const char *)src + bytes);
+        return emu_enqueue(s, "memcpy", [=, staged = std::move(staged)] { memcpy(dst, staged.data(), bytes); });
+    }
+    emu_enqueue(s, "memcpy", [=] { memcpy(dst, src, bytes); });
+    run_pending(stream_of(s));
+    return cudaSuccess;
 }
 
 cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t s) {
