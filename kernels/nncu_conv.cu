@@ -334,6 +334,13 @@ static nn_conv adjoint(const nn_conv *c) {
                    c->kh, c->kw, c->stride, c->pad};
 }
 
+extern "C" int nncu_conv2d_in_bf16(nncu_ctx *ctx, const nn_conv *c) { return plan_for(ctx, c)->bf16; }
+
+extern "C" int nncu_conv_transpose2d_in_bf16(nncu_ctx *ctx, const nn_conv *c) {
+    const nn_conv a = adjoint(c);
+    return plan_for(ctx, &a)->bf16;
+}
+
 extern "C" void nncu_conv_transpose2d_forward(nncu_ctx *ctx, const nn_conv *c, const float *x, const float *w,
                                               const float *b, float *y) {
     const nn_conv a = adjoint(c);

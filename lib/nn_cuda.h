@@ -126,6 +126,12 @@ void nncu_conv_transpose2d_forward(nncu_ctx *ctx, const nn_conv *c, const float 
 void nncu_conv_transpose2d_backward(nncu_ctx *ctx, const nn_conv *c, const float *x, const float *w,
                                     const float *dy, float *dx, float *dw, float *db);
 
+/* Whether ctx computes convolution c (transposed) with bfloat16 operands:
+ * only an NNCU_BF16 context does, and not for a shape that falls back to
+ * TF32 (see Precision above). */
+int nncu_conv2d_in_bf16(nncu_ctx *ctx, const nn_conv *c);
+int nncu_conv_transpose2d_in_bf16(nncu_ctx *ctx, const nn_conv *c);
+
 /* ---- fully connected through cuBLAS (kernels/nncu_linear.cu) ---- */
 
 void nncu_linear_forward(nncu_ctx *ctx, int n, int in, int out, const float *x, const float *w,

@@ -619,9 +619,11 @@ TEST(linear_fp32) {
 }
 
 /* TF32 rounds GEMM inputs to 10 mantissa bits: ~1e-3 relative per product. */
+#define TF32_RTOL 1e-2
+
 TEST(linear_tf32) {
     NEED_GPU();
-    check_linear(tf32_ctx, 1e-2, 0);
+    check_linear(tf32_ctx, TF32_RTOL, 0);
 }
 
 /* Against the reference on bf16-rounded inputs the products are exact in
@@ -665,7 +667,7 @@ static void check_conv(nncu_ctx *ctx, nn_conv g, double rtol, int bf16_inputs, c
         stage = name;                                                                      \
         long long at_ = bf16_inputs ? first_not_bf16(download_f(ctx, d, n), n) : -1;        \
         if (at_ >= 0) {                                                                    \
-            snprintf(why, whysize, "element %lld is no bfloat16 value (a tf32 fallback?)", at_); \
+            snprintf(why, whysize, "element %lld is no bfloat16 value", at_); \
             goto fail;                                                                     \
         }                                                                                  \
     } while (0)
@@ -705,10 +707,14 @@ static const nn_conv conv_cases[] = {
     {.n = 2, .h = 12, .w = 10, .cin = 6, .cout = 4, .kh = 4, .kw = 4, .stride = 2, .pad = 1},
 };
 
-static void run_conv_cases(nncu_ctx *ctx, double rtol, int bf16_inputs) {
+/* ctx's tolerance; a shape for which a bf16 context falls back to TF32 is
+ * held to TF32's on unrounded inputs. */
+static void run_conv_cases(nncu_ctx *ctx, double ctx_rtol, int bf16_ctx) {
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
         char why[512] = "";
         int ok;
+        const int bf16_inputs = bf16_ctx && nncu_conv2d_in_bf16(ctx, &conv_cases[i]);
+        const double rtol = bf16_ctx && !bf16_inputs ? TF32_RTOL : ctx_rtol;
         check_conv(ctx, conv_cases[i], rtol, bf16_inputs, why, sizeof why, &ok);
         CHECK_MSG(ok, "%s", why);
     }
@@ -721,15 +727,15 @@ TEST(conv2d_fp32) {
 
 TEST(conv2d_tf32) {
     NEED_GPU();
-    run_conv_cases(tf32_ctx, 1e-2, 0);
+    run_conv_cases(tf32_ctx, TF32_RTOL, 0);
 }
 
 /* As linear_bf16, but cuDNN writes y, dx and the weight-gradient increment
  * in bfloat16: one more rounding, at most 2^-8 of each element (of its
  * increment for dw), within 2^-8 of the element plus the array's scale.
- * Those outputs are bfloat16 values, which a shape that falls back to TF32
- * (a note on stderr names it) does not write: it fails here, which is how
- * to learn that it does. */
+ * Those outputs must be bfloat16 values.  A shape that falls back to TF32
+ * (a note on stderr names it) is checked as under TF32, and by
+ * conv_bf16_fallback_is_tf32. */
 TEST(conv2d_bf16) {
     NEED_GPU();
     run_conv_cases(bf16_ctx, 1.0 / 256, 1);
@@ -737,12 +743,17 @@ TEST(conv2d_bf16) {
 
 /* The Friede et al. decoder's 4x4 stride-2 transposed convolutions, weights
  * [cin, cout, 4, 4], with and without bias, in ctx's precision (bf16: the
- * CPU reference on bf16-rounded inputs, as check_conv). */
-static void check_conv_transpose(nncu_ctx *ctx, double rtol, int bf16_inputs) {
-    const nn_conv cases[] = {{.n = 2, .h = 4, .w = 4, .cin = 16, .cout = 8, .kh = 4, .kw = 4, .stride = 2, .pad = 1},
-                             {.n = 3, .h = 8, .w = 6, .cin = 8, .cout = 3, .kh = 4, .kw = 4, .stride = 2, .pad = 1}};
-    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
-        const nn_conv *g = &cases[t];
+ * CPU reference on bf16-rounded inputs, as check_conv; a TF32 fallback at
+ * TF32's tolerance). */
+static const nn_conv conv_transpose_cases[] = {
+    {.n = 2, .h = 4, .w = 4, .cin = 16, .cout = 8, .kh = 4, .kw = 4, .stride = 2, .pad = 1},
+    {.n = 3, .h = 8, .w = 6, .cin = 8, .cout = 3, .kh = 4, .kw = 4, .stride = 2, .pad = 1}};
+
+static void check_conv_transpose(nncu_ctx *ctx, double ctx_rtol, int bf16_ctx) {
+    for (size_t t = 0; t < sizeof conv_transpose_cases / sizeof conv_transpose_cases[0]; t++) {
+        const nn_conv *g = &conv_transpose_cases[t];
+        const int bf16_inputs = bf16_ctx && nncu_conv_transpose2d_in_bf16(ctx, g);
+        const double rtol = bf16_ctx && !bf16_inputs ? TF32_RTOL : ctx_rtol;
         const size_t nx = (size_t)g->n * g->h * g->w * g->cin, nw = (size_t)g->cin * g->cout * g->kh * g->kw;
         const size_t ny = (size_t)g->n * nn_conv_transpose2d_out_h(g) * nn_conv_transpose2d_out_w(g) * g->cout;
         float *x = rand_host(nx, -1, 1), *w = rand_host(nw, -0.3f, 0.3f), *b = rand_host(g->cout, -1, 1);
@@ -760,12 +771,12 @@ static void check_conv_transpose(nncu_ctx *ctx, double rtol, int bf16_inputs) {
         nncu_conv_transpose2d_forward(ctx, g, d_x, d_w, NULL, d_y);
         CHECK_CLOSE(ctx, d_y, y, ny, rtol);
         CHECK_MSG(!bf16_inputs || first_not_bf16(download_f(ctx, d_y, ny), ny) < 0,
-                  "transposed conv %zu: output not bfloat16 (a tf32 fallback?)", t);
+                  "transposed conv %zu: output not bfloat16", t);
         nn_conv_transpose2d_backward(g, x, w, dy, dx, dw, db);
         nncu_conv_transpose2d_backward(ctx, g, d_x, d_w, d_dy, d_dx, d_dw, d_db);
         CHECK_CLOSE(ctx, d_dx, dx, nx, rtol);
         CHECK_MSG(!bf16_inputs || first_not_bf16(download_f(ctx, d_dx, nx), nx) < 0,
-                  "transposed conv %zu: dx not bfloat16 (a tf32 fallback?)", t);
+                  "transposed conv %zu: dx not bfloat16", t);
         CHECK_CLOSE(ctx, d_dw, dw, nw, rtol);
         CHECK_CLOSE(ctx, d_db, bf16_inputs ? float_bias_grad(dy_given, ny / g->cout, g->cout, db0) : db, g->cout,
                     1e-6);
@@ -775,8 +786,62 @@ static void check_conv_transpose(nncu_ctx *ctx, double rtol, int bf16_inputs) {
 TEST(conv_transpose2d_fp32_tf32_bf16) {
     NEED_GPU();
     check_conv_transpose(fp32_ctx, 1e-4, 0);
-    check_conv_transpose(tf32_ctx, 1e-2, 0);
+    check_conv_transpose(tf32_ctx, TF32_RTOL, 0);
     check_conv_transpose(bf16_ctx, 1.0 / 256, 1);
+}
+
+/* y (with bias), dx, dw and db of convolution g (transposed: its transposed
+ * convolution) on ctx, one after the other in a host array. */
+static float *conv_results(nncu_ctx *ctx, const nn_conv *g, int transposed, const float *d_x, const float *d_w,
+                           const float *d_b, const float *d_dy, size_t nx, size_t nw, size_t ny) {
+    const size_t nb = (size_t)g->cout;
+    float *d_y = dev(ny * sizeof *d_y), *d_dx = dev(nx * sizeof *d_dx);
+    float *d_dw = dev(nw * sizeof *d_dw), *d_db = dev(nb * sizeof *d_db);
+    nncu_zero(ctx, d_dw, nw * sizeof *d_dw);
+    nncu_zero(ctx, d_db, nb * sizeof *d_db);
+    if (transposed) {
+        nncu_conv_transpose2d_forward(ctx, g, d_x, d_w, d_b, d_y);
+        nncu_conv_transpose2d_backward(ctx, g, d_x, d_w, d_dy, d_dx, d_dw, d_db);
+    } else {
+        nncu_conv2d_forward(ctx, g, d_x, d_w, d_b, d_y);
+        nncu_conv2d_backward(ctx, g, d_x, d_w, d_dy, d_dx, d_dw, d_db);
+    }
+    float *all = host((ny + nx + nw + nb) * sizeof *all);
+    nncu_download(ctx, all, d_y, ny * sizeof *all);
+    nncu_download(ctx, all + ny, d_dx, nx * sizeof *all);
+    nncu_download(ctx, all + ny + nx, d_dw, nw * sizeof *all);
+    nncu_download(ctx, all + ny + nx + nw, d_db, nb * sizeof *all);
+    return all;
+}
+
+/* A shape for which the bf16 context has no bfloat16 algorithm computes as
+ * the TF32 context does, bit for bit: the same plan, chosen the same way. */
+TEST(conv_bf16_fallback_is_tf32) {
+    NEED_GPU();
+    int fallbacks = 0;
+    for (int transposed = 0; transposed < 2; transposed++) {
+        const nn_conv *cases = transposed ? conv_transpose_cases : conv_cases;
+        const size_t ncases = transposed ? sizeof conv_transpose_cases / sizeof conv_transpose_cases[0]
+                                         : sizeof conv_cases / sizeof conv_cases[0];
+        for (size_t i = 0; i < ncases; i++) {
+            const nn_conv *g = &cases[i];
+            if (transposed ? nncu_conv_transpose2d_in_bf16(bf16_ctx, g) : nncu_conv2d_in_bf16(bf16_ctx, g))
+                continue;
+            fallbacks++;
+            const size_t oh = transposed ? nn_conv_transpose2d_out_h(g) : nn_conv2d_out_h(g);
+            const size_t ow = transposed ? nn_conv_transpose2d_out_w(g) : nn_conv2d_out_w(g);
+            const size_t nx = (size_t)g->n * g->h * g->w * g->cin, ny = (size_t)g->n * oh * ow * g->cout;
+            const size_t nw = (size_t)g->cout * g->cin * g->kh * g->kw;
+            const float *d_x = upload_f(rand_host(nx, -1, 1), nx), *d_w = upload_f(rand_host(nw, -0.3f, 0.3f), nw);
+            const float *d_b = upload_f(rand_host(g->cout, -1, 1), g->cout), *d_dy = upload_f(rand_host(ny, -1, 1), ny);
+            const float *bf16 = conv_results(bf16_ctx, g, transposed, d_x, d_w, d_b, d_dy, nx, nw, ny);
+            const float *tf32 = conv_results(tf32_ctx, g, transposed, d_x, d_w, d_b, d_dy, nx, nw, ny);
+            CHECK_MSG(memcmp(bf16, tf32, (ny + nx + nw + g->cout) * sizeof *bf16) == 0,
+                      "%sconv %dx%dx%d->%d: the bf16 context's fallback differs from tf32", transposed ? "transposed " : "",
+                      g->h, g->w, g->cin, g->cout);
+        }
+    }
+    if (fallbacks == 0) SKIP("cudnn has a bfloat16 algorithm for every test shape");
 }
 
 /* ---- Adam ---- */

@@ -131,6 +131,12 @@ static cudnnStatus_t check(const emu_tensor_desc *x, const emu_tensor_desc *w, c
     return CUDNN_STATUS_SUCCESS;
 }
 
+// Tensor-core bfloat16 kernels want channel counts that are multiples of 8.
+// The emulator offers no bfloat16 algorithm for other counts (disq's 3-channel
+// first and last layers), so that every bf16 test also runs the caller's
+// float fallback for such layers.
+static bool has_bf16_kernels(const geometry &g) { return g.x->c % 8 == 0 && g.w->n % 8 == 0; }
+
 template <class Perf, class Algo> static void rank(const geometry &g, bool filter_direction, int max, int *count,
                                                  Perf *perf) {
     const cudnnMathType_t math = g.conv->math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
@@ -145,7 +151,10 @@ template <class Perf, class Algo> static void rank(const geometry &g, bool filte
     list[1].mathType = math == CUDNN_TENSOR_OP_MATH ? CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION : math;
     list[1].memory = ALGO1_WORKSPACE;
     *count = max < 2 ? max : 2;
-    for (int i = 0; i < *count; i++) perf[i] = list[i];
+    for (int i = 0; i < *count; i++) {
+        perf[i] = list[i];
+        if (g.bf16 && !has_bf16_kernels(g)) perf[i].status = CUDNN_STATUS_NOT_SUPPORTED;
+    }
 }
 
 cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t, cudnnTensorDescriptor_t x,
@@ -188,6 +197,7 @@ static cudnnStatus_t workspace_size(const emu_tensor_desc *x, const emu_tensor_d
     cudnnStatus_t s = check(x, w, conv, y, &g);
     if (s != CUDNN_STATUS_SUCCESS) return s;
     if (conv->math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return CUDNN_STATUS_NOT_SUPPORTED; // never asked for
+    if (g.bf16 && !has_bf16_kernels(g)) return CUDNN_STATUS_NOT_SUPPORTED;
     *bytes = algo == 1 ? ALGO1_WORKSPACE : 0;
     return CUDNN_STATUS_SUCCESS;
 }
@@ -236,6 +246,7 @@ static cudnnStatus_t convolve(cudnnHandle_t h, direction dir, const geometry &g,
     if (!emu_is_device(out, elements(out_desc) * esz)) emu_fatal("%s: the output is not device memory", call);
     if (g.conv->math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
         emu_fatal("%s: ALLOW_CONVERSION math rounds through half precision", call);
+    if (g.bf16 && !has_bf16_kernels(g)) return CUDNN_STATUS_NOT_SUPPORTED;
     const size_t need = algo == 1 ? ALGO1_WORKSPACE : 0;
     if (workspace_bytes < need || (need && !emu_is_device(workspace, need))) return CUDNN_STATUS_BAD_PARAM;
     const bool tf32 = !g.bf16 && g.conv->math != CUDNN_FMA_MATH;
