@@ -204,14 +204,19 @@ int dq_params_add(dq_param_set *P, int group, const char *name, int ndim, const 
     return P->n++;
 }
 
-static size_t params_total(const dq_param_set *P) {
+/* Each tensor starts on a 256-byte boundary, as cudaMalloc's blocks do: on
+ * the GPU cuBLAS and cuDNN read weights and write gradients in place, and
+ * their tensor-core kernels want 16-byte aligned operands. */
+static size_t padded(size_t n) { return (n + 63) / 64 * 64; }
+
+size_t dq_params_block_floats(const dq_param_set *P) {
     size_t total = 0;
-    for (int i = 0; i < P->n; i++) total += P->p[i].t.n;
+    for (int i = 0; i < P->n; i++) total += padded(P->p[i].t.n);
     return total;
 }
 
 void dq_params_alloc(dq_param_set *P) {
-    size_t total = params_total(P);
+    size_t total = dq_params_block_floats(P);
     P->values = dq_alloc_aligned((total ? total : 1) * sizeof(float));
     P->grads = dq_alloc_aligned((total ? total : 1) * sizeof(float));
     memset(P->values, 0, total * sizeof(float));
@@ -223,7 +228,7 @@ void dq_params_alloc(dq_param_set *P) {
             P->p[i].offset = off;
             P->p[i].t.data = P->values + off;
             P->p[i].t.grad = P->grads + off;
-            off += P->p[i].t.n;
+            off += padded(P->p[i].t.n);
         }
 }
 
@@ -259,7 +264,7 @@ void dq_params_zero_grad(dq_param_set *P, int group) {
 
 void dq_params_to_device(dq_param_set *P) {
     if (!op_on_gpu() || P->dev_values) return;
-    const size_t bytes = params_total(P) * sizeof(float);
+    const size_t bytes = dq_params_block_floats(P) * sizeof(float);
     P->dev_values = op_alloc(bytes);
     P->dev_grads = op_alloc(bytes);
     op_upload(P->dev_values, P->values, bytes);
@@ -271,7 +276,7 @@ void dq_params_to_device(dq_param_set *P) {
 }
 
 void dq_params_download(dq_param_set *P) {
-    if (P->dev_values) op_download(P->values, P->dev_values, params_total(P) * sizeof(float));
+    if (P->dev_values) op_download(P->values, P->dev_values, dq_params_block_floats(P) * sizeof(float));
 }
 
 void dq_model_to_device(dq_model *mdl) { dq_params_to_device(&mdl->params); }

@@ -85,7 +85,7 @@ typedef struct {
 typedef struct {
     int n, cap;
     dq_named_param *p;
-    float *values, *grads; /* host blocks; a group's tensors are contiguous */
+    float *values, *grads; /* host blocks, each tensor 256-byte aligned */
     float *dev_values, *dev_grads; /* device blocks, or NULL on the CPU */
 } dq_param_set;
 
@@ -95,6 +95,8 @@ typedef struct {
 /* Register a tensor (before dq_params_alloc); returns its index. */
 int dq_params_add(dq_param_set *P, int group, const char *name, int ndim, const int64_t *shape);
 void dq_params_alloc(dq_param_set *P);
+/* Floats in each of the blocks (the tensors and the gaps that align them). */
+size_t dq_params_block_floats(const dq_param_set *P);
 void dq_params_free(dq_param_set *P);
 int dq_params_find(const dq_param_set *P, const char *name); /* index or -1 */
 /* The group's tensors as an optimizer parameter list (malloc'ed). */

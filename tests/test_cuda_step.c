@@ -90,8 +90,7 @@ static void run_free(run_result *r) {
 /* Every nonzero weight one ulp away from 0 or towards it, alternately: a
  * start as close to the original as two devices' roundings are. */
 static void nudge_weights(dq_param_set *P) {
-    size_t total = 0;
-    for (int i = 0; i < P->n; i++) total += P->p[i].t.n;
+    const size_t total = dq_params_block_floats(P);
     for (size_t j = 0; j < total; j++)
         if (P->values[j] != 0) P->values[j] = nextafterf(P->values[j], j % 2 ? 0.0f : 2 * P->values[j]);
 }
@@ -118,8 +117,7 @@ static void run_from(const dq_model_config *c, int steps, int nudge, run_result 
     }
     dq_trainer_sync_host(&t);
     const dq_param_set *P = &t.model.params;
-    size_t total = 0;
-    for (int i = 0; i < P->n; i++) total += P->p[i].t.n;
+    const size_t total = dq_params_block_floats(P);
     r->nvalues = total;
     r->values = dq_malloc(total * sizeof(float));
     memcpy(r->values, P->values, total * sizeof(float));

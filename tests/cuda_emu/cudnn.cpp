@@ -244,6 +244,10 @@ static cudnnStatus_t convolve(cudnnHandle_t h, direction dir, const geometry &g,
     for (int i = 0; i < 2; i++)
         if (!emu_is_device(inputs[i], elements(in_desc[i]) * esz)) emu_fatal("%s: input %d is not device memory", call, i);
     if (!emu_is_device(out, elements(out_desc) * esz)) emu_fatal("%s: the output is not device memory", call);
+    // cuDNN's tensor-core kernels read and write 16-byte vectors; it may
+    // refuse at the call, or run slower kernels, on operands not so aligned
+    for (const void *p : {inputs[0], inputs[1], (const void *)out, (const void *)workspace})
+        if ((uintptr_t)p % 16) emu_fatal("%s: operand %p is not 16-byte aligned", call, p);
     if (g.conv->math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
         emu_fatal("%s: ALLOW_CONVERSION math rounds through half precision", call);
     if (g.bf16 && !has_bf16_kernels(g)) return CUDNN_STATUS_NOT_SUPPORTED;
