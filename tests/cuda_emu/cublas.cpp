@@ -74,10 +74,7 @@ static cublasStatus_t gemm(cublasHandle_t h, const char *call, int m, int n, int
         emu_fatal("%s: an operand's whole extent is not device memory", call);
     if (!emu_is_device(C, ((size_t)ldc * (n - 1) + m) * sizeof(float)))
         emu_fatal("%s: C is not device memory of %d x %d (ldc %d)", call, m, n, ldc);
-    // cuBLAS takes any element-aligned operand, but its tensor-core kernels
-    // want 16-byte aligned ones: disq's should all be
-    for (const void *p : {A.p, B.p, (const void *)C})
-        if ((uintptr_t)p % 16) emu_fatal("%s: operand %p is not 16-byte aligned", call, p);
+    emu_require_aligned(call, {A.p, B.p, C});
     emu_enqueue(h->stream, call, [=] {
         std::vector<float> row(k);
         for (int i = 0; i < m; i++) {

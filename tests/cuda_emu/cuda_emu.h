@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include <functional>
+#include <initializer_list>
 
 // ---- device-code vocabulary ----
 #define __global__
@@ -198,6 +199,10 @@ template <class Kernel> struct emu_kernel_call {
 cudaError_t emu_enqueue(cudaStream_t s, const char *kind, std::function<void()> op);
 // Whether [p, p+bytes) lies in emulated device memory.
 bool emu_is_device(const void *p, size_t bytes);
+// Dies unless every operand of library call `call` is 16-byte aligned.
+// cuBLAS and cuDNN take less, but their tensor-core kernels read and write
+// 16-byte vectors, and on other operands they refuse or run slower kernels.
+void emu_require_aligned(const char *call, std::initializer_list<const void *> operands);
 // Dies with "cuda emulator: <message>".
 [[noreturn]] void emu_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

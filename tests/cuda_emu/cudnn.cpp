@@ -135,10 +135,16 @@ static cudnnStatus_t check(const emu_tensor_desc *x, const emu_tensor_desc *w, c
 // The emulator offers no bfloat16 algorithm for other counts (disq's 3-channel
 // first and last layers), so that every bf16 test also runs the caller's
 // float fallback for such layers.
-static bool has_bf16_kernels(const geometry &g) { return g.x->c % 8 == 0 && g.w->n % 8 == 0; }
+static bool no_kernels(const geometry &g) { return g.bf16 && (g.x->c % 8 != 0 || g.w->n % 8 != 0); }
 
-template <class Perf, class Algo> static void rank(const geometry &g, bool filter_direction, int max, int *count,
-                                                 Perf *perf) {
+// The ranking of one direction, whose input, filter and output are x, w and y.
+template <class Perf>
+static cudnnStatus_t rank(const emu_tensor_desc *x, const emu_tensor_desc *w, const emu_conv_desc *conv,
+                          const emu_tensor_desc *y, bool filter_direction, int max, int *count, Perf *perf) {
+    using Algo = decltype(Perf::algo);
+    geometry g;
+    cudnnStatus_t s = check(x, w, conv, y, &g);
+    if (s != CUDNN_STATUS_SUCCESS) return s;
     const cudnnMathType_t math = g.conv->math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
     Perf list[2] = {};
     // the fastest first: for the weight gradient, one that adds with atomics
@@ -153,18 +159,16 @@ template <class Perf, class Algo> static void rank(const geometry &g, bool filte
     *count = max < 2 ? max : 2;
     for (int i = 0; i < *count; i++) {
         perf[i] = list[i];
-        if (g.bf16 && !has_bf16_kernels(g)) perf[i].status = CUDNN_STATUS_NOT_SUPPORTED;
+        if (no_kernels(g)) perf[i].status = CUDNN_STATUS_NOT_SUPPORTED;
     }
+    return CUDNN_STATUS_SUCCESS;
 }
 
 cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t, cudnnTensorDescriptor_t x,
                                                      cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t conv,
                                                      cudnnTensorDescriptor_t y, int max, int *count,
                                                      cudnnConvolutionFwdAlgoPerf_t *perf) {
-    geometry g;
-    cudnnStatus_t s = check(x, w, conv, y, &g);
-    if (s == CUDNN_STATUS_SUCCESS) rank<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(g, false, max, count, perf);
-    return s;
+    return rank(x, w, conv, y, false, max, count, perf);
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t, cudnnFilterDescriptor_t w,
@@ -172,11 +176,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t, cudnnFi
                                                           cudnnConvolutionDescriptor_t conv,
                                                           cudnnTensorDescriptor_t dx, int max, int *count,
                                                           cudnnConvolutionBwdDataAlgoPerf_t *perf) {
-    geometry g;
-    cudnnStatus_t s = check(dx, w, conv, dy, &g);
-    if (s == CUDNN_STATUS_SUCCESS)
-        rank<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(g, false, max, count, perf);
-    return s;
+    return rank(dx, w, conv, dy, false, max, count, perf);
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t, cudnnTensorDescriptor_t x,
@@ -184,11 +184,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t, cudnn
                                                             cudnnConvolutionDescriptor_t conv,
                                                             cudnnFilterDescriptor_t dw, int max, int *count,
                                                             cudnnConvolutionBwdFilterAlgoPerf_t *perf) {
-    geometry g;
-    cudnnStatus_t s = check(x, dw, conv, dy, &g);
-    if (s == CUDNN_STATUS_SUCCESS)
-        rank<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(g, true, max, count, perf);
-    return s;
+    return rank(x, dw, conv, dy, true, max, count, perf);
 }
 
 static cudnnStatus_t workspace_size(const emu_tensor_desc *x, const emu_tensor_desc *w, const emu_conv_desc *conv,
@@ -197,7 +193,7 @@ static cudnnStatus_t workspace_size(const emu_tensor_desc *x, const emu_tensor_d
     cudnnStatus_t s = check(x, w, conv, y, &g);
     if (s != CUDNN_STATUS_SUCCESS) return s;
     if (conv->math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return CUDNN_STATUS_NOT_SUPPORTED; // never asked for
-    if (g.bf16 && !has_bf16_kernels(g)) return CUDNN_STATUS_NOT_SUPPORTED;
+    if (no_kernels(g)) return CUDNN_STATUS_NOT_SUPPORTED;
     *bytes = algo == 1 ? ALGO1_WORKSPACE : 0;
     return CUDNN_STATUS_SUCCESS;
 }
@@ -244,13 +240,10 @@ static cudnnStatus_t convolve(cudnnHandle_t h, direction dir, const geometry &g,
     for (int i = 0; i < 2; i++)
         if (!emu_is_device(inputs[i], elements(in_desc[i]) * esz)) emu_fatal("%s: input %d is not device memory", call, i);
     if (!emu_is_device(out, elements(out_desc) * esz)) emu_fatal("%s: the output is not device memory", call);
-    // cuDNN's tensor-core kernels read and write 16-byte vectors; it may
-    // refuse at the call, or run slower kernels, on operands not so aligned
-    for (const void *p : {inputs[0], inputs[1], (const void *)out, (const void *)workspace})
-        if ((uintptr_t)p % 16) emu_fatal("%s: operand %p is not 16-byte aligned", call, p);
+    emu_require_aligned(call, {inputs[0], inputs[1], out, workspace});
     if (g.conv->math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
         emu_fatal("%s: ALLOW_CONVERSION math rounds through half precision", call);
-    if (g.bf16 && !has_bf16_kernels(g)) return CUDNN_STATUS_NOT_SUPPORTED;
+    if (no_kernels(g)) return CUDNN_STATUS_NOT_SUPPORTED;
     const size_t need = algo == 1 ? ALGO1_WORKSPACE : 0;
     if (workspace_bytes < need || (need && !emu_is_device(workspace, need))) return CUDNN_STATUS_BAD_PARAM;
     const bool tf32 = !g.bf16 && g.conv->math != CUDNN_FMA_MATH;

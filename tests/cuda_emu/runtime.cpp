@@ -152,6 +152,11 @@ bool emu_is_device(const void *p, size_t bytes) {
     return (uintptr_t)p + bytes <= it->first + it->second.bytes;
 }
 
+void emu_require_aligned(const char *call, std::initializer_list<const void *> operands) {
+    for (const void *p : operands)
+        if ((uintptr_t)p % 16) emu_fatal("%s: operand %p is not 16-byte aligned", call, p);
+}
+
 static void run_all_pending(); // below, with the streams
 
 cudaError_t cudaMalloc(void **p, size_t bytes) {
