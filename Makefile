@@ -1,8 +1,8 @@
 # disq build.  `make` builds build/libdisq.a and every tool in bin/*.c into
 # build/bin/.  With nvcc on PATH the CUDA kernels (kernels/*.cu) join the
 # library and cuDNN/cuBLAS are linked; `make CUDA=0` builds the CPU-only
-# configuration.  Sources are found by name, so a new lib/x.c, bin/tool.c,
-# kernels/x.cu or tests/test_x.c needs no edit here.
+# configuration.  Sources are found by name, so a new lib/LAYER/x.c,
+# bin/tool.c, kernels/x.cu or tests/unit/test_x.c needs no edit here.
 
 BUILD ?= build
 SAN ?= 0
@@ -50,13 +50,13 @@ LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt 
           -lcudart_static -ldl -lrt -lstdc++
 endif
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*/*.c)
 TOOL_SRC := $(wildcard bin/*.c)
-TEST_SRC := $(wildcard tests/test_*.c)
+TEST_SRC := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.o) $(EMU_OBJ)
 TOOLS := $(TOOL_SRC:bin/%.c=$(BUILD)/bin/%)
-TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TESTS := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 LIBDISQ := $(BUILD)/libdisq.a
 
@@ -103,13 +103,13 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBDISQ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $< $(LIBDISQ) $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/harness.o $(LIBDISQ)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o $(LIBDISQ)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $< $(BUILD)/obj/tests/harness.o $(LIBDISQ) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $< $(BUILD)/obj/tests/unit/harness.o $(LIBDISQ) $(LDLIBS) -o $@
 
 # libFuzzer target for the stream reader (clang only).
-FUZZ_SRC = tests/fuzz_stream.c lib/stream.c lib/util.c
-$(BUILD)/fuzz/fuzz_stream: $(FUZZ_SRC) lib/stream.h lib/util.h
+FUZZ_SRC = tests/fuzz/fuzz_stream.c lib/core/stream.c lib/core/util.c
+$(BUILD)/fuzz/fuzz_stream: $(FUZZ_SRC) lib/core/stream.h lib/core/util.h
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined \
 	    $(FUZZ_SRC) -lmsgpackc -lm -o $@

@@ -1,7 +1,7 @@
 /* dec: add the reconstruction xhat to every batch of a disq stream (man 1 dec). */
-#include "kinds.h"
-#include "stage.h"
-#include "util.h"
+#include "model/kinds.h"
+#include "model/stage.h"
+#include "core/util.h"
 
 static const char usage[] =
     "usage: dec -m CKPT [--device DEV] [--precision P] < STREAM > STREAM\n"

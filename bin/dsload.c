@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dataset.h"
-#include "pngio.h"
-#include "stream.h"
-#include "util.h"
+#include "data/dataset.h"
+#include "io/pngio.h"
+#include "core/stream.h"
+#include "core/util.h"
 
 static const char usage_text[] =
     "usage: dsload DATASET [MODE] [OPTIONS]\n"

@@ -1,6 +1,6 @@
 /* enc: add the encoder output z to every batch of a disq stream (man 1 enc). */
-#include "stage.h"
-#include "util.h"
+#include "model/stage.h"
+#include "core/util.h"
 
 static const char usage[] =
     "usage: enc -m CKPT [--sample] [--device DEV] [--precision P] < STREAM > STREAM\n"

@@ -12,22 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "dci.h"
-#include "gapst.h"
-#include "heatmap.h"
-#include "infomec.h"
-#include "intervention.h"
-#include "labels.h"
-#include "metric_input.h"
-#include "metric_report.h"
-#include "mi.h"
-#include "mig.h"
-#include "modularity.h"
-#include "pngio.h"
-#include "sap.h"
-#include "unsupervised.h"
-#include "util.h"
+#include "io/checkpoint.h"
+#include "metric/dci.h"
+#include "model/gapst.h"
+#include "draw/heatmap.h"
+#include "metric/infomec.h"
+#include "metric/intervention.h"
+#include "metric/labels.h"
+#include "metric/metric_input.h"
+#include "metric/metric_report.h"
+#include "metric/mi.h"
+#include "metric/mig.h"
+#include "metric/modularity.h"
+#include "io/pngio.h"
+#include "metric/sap.h"
+#include "metric/unsupervised.h"
+#include "core/util.h"
 
 enum { DCI, MIG, SAP, MODULARITY, INFOMEC, FACTORVAE, BETAVAE, UNSUPERVISED, MSE, GAPST, NMETRICS };
 

@@ -1,7 +1,7 @@
 /* quant: add the code indices and the decoder input to every batch (man 1 quant). */
-#include "kinds.h"
-#include "stage.h"
-#include "util.h"
+#include "model/kinds.h"
+#include "model/stage.h"
+#include "core/util.h"
 
 static const char usage[] =
     "usage: quant -m CKPT [--sample] [--device DEV] [--precision P] < STREAM > STREAM\n"

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stream.h"
-#include "tcdisc_train.h"
-#include "util.h"
+#include "core/stream.h"
+#include "model/tcdisc_train.h"
+#include "core/util.h"
 
 static const char usage_text[] =
     "usage: tcdisc [options] < STREAM\n"

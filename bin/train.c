@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "op.h"
-#include "prefetch.h"
-#include "qvae.h"
-#include "stream.h"
-#include "util.h"
+#include "io/checkpoint.h"
+#include "nn/op.h"
+#include "core/prefetch.h"
+#include "model/trainer.h"
+#include "core/stream.h"
+#include "core/util.h"
 
 /* Model options: long option name -> config field. */
 static const struct {

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "checkpoint.h"
-#include "kinds.h"
-#include "op.h"
-#include "pngio.h"
-#include "travpics.h"
-#include "util.h"
+#include "io/checkpoint.h"
+#include "model/kinds.h"
+#include "nn/op.h"
+#include "io/pngio.h"
+#include "draw/travpics.h"
+#include "core/util.h"
 
 static void usage(FILE *f) {
     fprintf(f,

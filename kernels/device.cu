@@ -1,12 +1,12 @@
 // device.cu: CUDA device discovery and a toolchain self-test (twin of the
-// CPU-only fallbacks in lib/device.c).
+// CPU-only fallbacks in lib/nn/device.c).
 #include <cuda_runtime.h>
 
 #include <stdio.h>
 #include <vector>
 
 extern "C" {
-#include "device.h"
+#include "nn/device.h"
 }
 
 extern "C" int dq_cuda_probe(char *desc, size_t size) {

@@ -1,4 +1,4 @@
-// nncu_conv.cu: 2-D convolution through cuDNN (twin of lib/nn_conv.c).
+// nncu_conv.cu: 2-D convolution through cuDNN (twin of lib/nn/nn_conv.c).
 //
 // Activations are NHWC, which cuDNN's tensor-core kernels prefer.  cuDNN
 // pairs NHWC activations with KRSC filters ([Cout,kh,kw,Cin], its "NHWC"

@@ -9,8 +9,8 @@
 #include <cudnn.h>
 
 extern "C" {
-#include "nn_cuda.h"
-#include "util.h"
+#include "nn/nn_cuda.h"
+#include "core/util.h"
 }
 
 struct nncu_conv_plan; // kernels/nncu_conv.cu

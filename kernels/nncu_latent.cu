@@ -1,4 +1,4 @@
-// nncu_latent.cu: twins of lib/nn_latent.c (Gaussian head, BioAE penalty,
+// nncu_latent.cu: twins of lib/nn/nn_latent.c (Gaussian head, BioAE penalty,
 // Friede et al.'s category values) and of nn_quant.c's QLAE quantizer.
 // These arrays are a batch of latents, small next to the networks': one
 // thread per element, and the sums by nncu_sum_terms (deterministic).

@@ -1,4 +1,4 @@
-// nncu_layers.cu: twins of lib/nn_act.c, nn_pool.c, nn_loss.c (MSE, BCE,
+// nncu_layers.cu: twins of lib/nn/nn_act.c, nn_pool.c, nn_loss.c (MSE, BCE,
 // cross entropy), nn_softmax.c, nn_quant.c (relaxed quantizer), nn_perm.c
 // and the flatten-order conversions of encoder.c.
 //

@@ -1,5 +1,5 @@
 // nncu_linear.cu: the fully connected layer as cuBLAS GEMMs (twin of
-// lib/nn_linear.c).  cuBLAS is column-major: a row-major [r,c] array is the
+// lib/nn/nn_linear.c).  cuBLAS is column-major: a row-major [r,c] array is the
 // column-major [c,r] matrix, its transpose, so each row-major product
 // C = A B is computed as C^T = B^T A^T with the operands swapped.
 #include "nncu_internal.cuh"

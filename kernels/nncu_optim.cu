@@ -1,5 +1,5 @@
 // nncu_optim.cu: Adam over device parameters (twin of dq_adam in
-// lib/optim.c).  Every tensor is cut into chunks of at most CHUNK elements;
+// lib/nn/optim.c).  Every tensor is cut into chunks of at most CHUNK elements;
 // a table of chunks lives on the device and one launch gives each chunk a
 // block, so a step over hundreds of tensors is a single kernel.
 #include "nncu_internal.cuh"

@@ -1,4 +1,4 @@
-// nncu_rng.cu: the counter-based generator of lib/rng.c on the device.  The
+// nncu_rng.cu: the counter-based generator of lib/core/rng.c on the device.  The
 // Philox bijection and the word-to-uniform conversion are the header-only
 // DQ_RNG_FN functions of rng.h, compiled here as device code, so every
 // element is computed from the same (seed, stream, index) by the same code.

@@ -2,7 +2,7 @@
 # cuda_checks.sh DIR [tests] [bench]: the checks that need a GPU, on the
 # programs of a CUDA build directory DIR (bin/, tests/, bench/: a build/ or
 # an unpacked GPU kit, see gpu_kit.sh).
-#   tests: the CPU/GPU parity tests of lib/nn_cuda.h, of whole training
+#   tests: the CPU/GPU parity tests of lib/nn/nn_cuda.h, of whole training
 #          steps (a missing GPU fails instead of skipping) and of the tools'
 #          --device cuda runs (cli_device.sh), then the op tests and the
 #          two-step tests again under compute-sanitizer (memcheck) when it

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh BUILD_DIR [LABEL]: run every unit-test binary in BUILD_DIR/tests and,
-# unless LABEL is given, every tests/cli_*.sh; print each result line, then
+# unless LABEL is given, every tests/source/check_*.py (checks of the sources
+# and objects) and tests/cli/cli_*.sh; print each result line, then
 # "N passed, N failed, N skipped" for this group (to stdout) and append the
 # counts to BUILD_DIR/test-counts.  A program that dies without reporting a
 # failure counts as one failure.  ONLY="test_x cli_y.sh ..." runs just the
@@ -38,7 +39,11 @@ for t in "$build"/tests/test_*; do
     run_one "$(basename "$t")" "$t"
 done
 if [ -z "$label" ] || [ -n "${ONLY:-}" ]; then
-    for t in "$here"/cli_*.sh; do
+    for t in "$here"/source/check_*.py; do
+        [ -f "$t" ] && selected "$(basename "$t")" || continue
+        run_one "$(basename "$t")" "${PYTHON:-python3}" "$t" "$build"
+    done
+    for t in "$here"/cli/cli_*.sh; do
         [ -f "$t" ] && selected "$(basename "$t")" || continue
         run_one "$(basename "$t")" env BIN="$build/bin" BUILD="$build" sh "$t"
     done

@@ -1,5 +1,5 @@
-"""PyTorch implementation of the disq network (SPEC §3) and of one QVAE /
-FactorQVAE training iteration (SPEC §4), plus a dependency-free safetensors
+"""PyTorch implementation of the disq network (disq-models(7)) and of one QVAE /
+FactorQVAE training iteration (disq-models(7)), plus a dependency-free safetensors
 reader/writer.  Module and parameter names are exactly the tensor names of a
 disq checkpoint, so `model.load_state_dict(tensors)` loads one.
 
@@ -126,7 +126,7 @@ class Quantizer(nn.Module):
         self.codebook = nn.Parameter(torch.randn(c["K"], c["C"]))
 
     def neg_dist(self, z):
-        """z [b,d,C] -> -R [b,d,K], R squared distances (SPEC §4)."""
+        """z [b,d,C] -> -R [b,d,K], R squared distances (disq-models(7))."""
         return -((z.unsqueeze(2) - self.codebook.view(1, 1, *self.codebook.shape)) ** 2).sum(-1)
 
 

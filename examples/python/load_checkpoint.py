@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Load a disq checkpoint into the PyTorch implementation of SPEC §3
+"""Load a disq checkpoint into the PyTorch implementation of disq-models(7)
 (disq_model.py) and reproduce `enc`:
 
     dsload shapes3d --sample 64 | enc -m ck.safetensors | \\

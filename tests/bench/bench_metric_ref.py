@@ -8,7 +8,7 @@ The stream: 15000 rows, F = 6 factors of sizes 10 10 10 8 4 15 (Shapes3D's),
 d = 12 float32 latents `z` mixing the factors with noise, and `code`, those
 latents quantised to 16 levels (a discrete representation).  The reference
 functions are the ones that generate the test fixtures
-(tests/gen_metric_fixtures.py): disentanglement_lib's DCI and the FactorQVAE
+(tests/golden/gen_metric_fixtures.py): disentanglement_lib's DCI and the FactorQVAE
 InfoMEC, sklearn at its defaults.
 """
 import os

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nn.h"
-#include "rng.h"
-#include "util.h"
+#include "nn/nn.h"
+#include "core/rng.h"
+#include "core/util.h"
 
 static float *random_buffer(size_t n, uint64_t stream) {
     float *p = dq_alloc_aligned(n * sizeof *p);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench_nn.sh: CPU convolution throughput of lib/nn_conv.c as a ratio to an
+# bench_nn.sh: CPU convolution throughput of lib/nn/nn_conv.c as a ratio to an
 # OpenBLAS sgemm of the same GEMM shape, measured in the same run.
 # Env: BUILD (build dir, default build), BENCH_BATCH (default 32).
 set -e

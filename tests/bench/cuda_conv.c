@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "device.h"
-#include "util.h"
+#include "nn/device.h"
+#include "core/util.h"
 
 #ifdef DISQ_CUDA
-#include "nn.h"
-#include "nn_cuda.h"
-#include "rng.h"
+#include "nn/nn.h"
+#include "nn/nn_cuda.h"
+#include "core/rng.h"
 
 #define REPS 20
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch reference timing of one FactorQVAE training iteration (SPEC §3/§4):
+"""PyTorch reference timing of one FactorQVAE training iteration (disq-models(7)):
 the VAE update on x1 (encoder, Gumbel-softmax relaxed quantizer, decoder,
 MSE + beta KL + gamma TC, Adam on encoder/decoder/codebook), then the
 discriminator update on x1's detached soft codes and the per-latent
@@ -21,7 +21,7 @@ Modes (--modes, comma-separated):
 torch.compile modes are skipped where torch.compile is absent (torch < 2).
 
 Prints one line per mode: ms/step and images/s (and TFLOP/s at the default
-size, from SPEC §3's 6.49 TFLOP per iteration).  On a machine without CUDA
+size, from the 6.49 TFLOP per iteration).  On a machine without CUDA
 it runs on the CPU; use a small --n/--size/--batch there (a smoke check):
   /usr/bin/python3 tests/bench/torch_factorqvae_step.py --n 8 --size 16 --batch 8 --steps 2
 """
@@ -43,7 +43,7 @@ except ImportError:
     sys.exit("torch_factorqvae_step.py: examples/python/disq_model.py (the PyTorch reference "
              "network, branch model) is missing")
 
-SPEC_STEP_TFLOP = 6.49  # SPEC §3: one FactorQVAE iteration at n = 128, 256 + 256 images
+STEP_TFLOP = 6.49  # disq-models(7): one FactorQVAE iteration at n = 128, 256 + 256 images
 DEFAULTS = {"n": 128, "m": 128, "d": 12, "K": 64, "size": 64, "batch": 512}
 
 
@@ -70,7 +70,7 @@ def build(args, device, memory_format):
          "beta": 1e-3, "gamma": 1e-4, "lr": 1e-3, "disc_lr": 1e-3}
     torch.manual_seed(1)
     model = dm.DisqModel(c)
-    with torch.no_grad():  # SPEC §3 init: weights N(0, 0.02^2), biases 0, codebook N(0, 1)
+    with torch.no_grad():  # the initialisation of disq-models(7): weights N(0, 0.02^2), biases 0, codebook N(0, 1)
         for name, p in model.named_parameters():
             if name.endswith(".bias"):
                 p.zero_()
@@ -166,7 +166,7 @@ def run_mode(args, mode, device):
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     iteration = 0
 
-    def tau():  # SPEC §4: tau = exp(-2e-5 iteration) for Factor* models
+    def tau():  # disq-models(7): tau = exp(-2e-5 iteration) for Factor* models
         return torch.tensor(math.exp(-2e-5 * iteration), device=device)
 
     for _ in range(args.warmup):
@@ -184,7 +184,7 @@ def run_mode(args, mode, device):
     line = f"torch {mode}: {seconds * 1e3:.2f} ms/step, {args.batch / seconds:.0f} images/s"
     size = {k: getattr(args, k) for k in DEFAULTS}
     if size == DEFAULTS:
-        line += f", {SPEC_STEP_TFLOP / seconds:.1f} TFLOP/s"
+        line += f", {STEP_TFLOP / seconds:.1f} TFLOP/s"
     print(line, flush=True)
 
 

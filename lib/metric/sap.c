@@ -1,0 +1,36 @@
+/* sap.c: Separated Attribute Predictability (sap.h). */
+#include "metric/sap.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "metric/labels.h"
+#include "metric/linsvc.h"
+#include "metric/mi.h"
+#include "core/util.h"
+
+double dq_sap(const float *z_train, const int32_t *s_train, int64_t n_train, const float *z_test,
+              const int32_t *s_test, int64_t n_test, int d, int f, double *score) {
+    #pragma omp parallel for collapse(2) schedule(dynamic)
+    for (int j = 0; j < f; j++)
+        for (int i = 0; i < d; i++) {
+            int32_t *y = dq_malloc((size_t)n_train * sizeof *y), *classes;
+            int32_t *ye = dq_malloc((size_t)(n_test > 0 ? n_test : 1) * sizeof *ye);
+            int k = dq_labels_encode(s_train + j, n_train, f, y, &classes);
+            dq_labels_lookup(s_test + j, n_test, f, classes, k, ye);
+            double *model = dq_malloc((size_t)2 * k * sizeof *model);
+            dq_linsvc_fit(z_train + i, d, y, n_train, k, 0.01, model);
+            int64_t hit = 0;
+            for (int64_t r = 0; r < n_test; r++)
+                hit += dq_linsvc_predict(model, k, z_test[r * d + i]) == ye[r];
+            score[i * f + j] = n_test > 0 ? (double)hit / (double)n_test : NAN;
+            free(y);
+            free(ye);
+            free(classes);
+            free(model);
+        }
+    if (d < 2) return NAN;
+    double total = 0;
+    for (int j = 0; j < f; j++) total += dq_column_top2_gap(score, d, f, j);
+    return total / f;
+}

@@ -1,0 +1,47 @@
+/* stage.h: the common frame of the model stages enc, quant and dec: options
+ * (-m CKPT, --help, optionally --sample), checkpoint, stream in and out, and
+ * validation of the consumed field. */
+#ifndef DISQ_STAGE_H
+#define DISQ_STAGE_H
+
+#include "model/trainer.h"
+#include "core/stream.h"
+
+typedef struct {
+    const char *ckpt;
+    int sample;        /* --sample given (only where allowed) */
+    dq_trainer t;      /* the loaded model (no optimizer state) */
+    dq_reader *r;
+    dq_writer *w;
+    dq_header h;
+    dq_batch b;
+} dq_stage;
+
+/* Options a stage accepts beyond -m and --help. */
+enum {
+    DQ_STAGE_SAMPLE = 1,         /* --sample */
+    DQ_STAGE_DEVICE_OPTIONS = 2, /* --device, --precision, checked */
+    DQ_STAGE_ON_DEVICE = 4       /* and the model runs on the device they choose */
+};
+
+/* The usage lines of the device options. */
+#define DQ_STAGE_DEVICE_USAGE                                                       \
+    "  --device DEV       auto (default: the GPU when there is one) | cpu | cuda\n" \
+    "  --precision P      on the GPU: tf32 (default) | fp32 | bf16\n"
+
+/* Parse options, load the checkpoint and, with DQ_STAGE_ON_DEVICE, select
+ * the device and move the model there; prints usage and exits on --help or a
+ * usage error. */
+void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int flags);
+/* Read the header, refuse a stream whose images do not fit the model when
+ * check_images, record the model in the header and write it on. */
+void dq_stage_header(dq_stage *s, int check_images);
+/* Next batch (0 at end of stream). */
+int dq_stage_next(dq_stage *s);
+/* The batch's field `name`, which must have this dtype and shape [B, inner...]
+ * (exit 65 naming the field otherwise). */
+dq_tensor *dq_stage_field(dq_stage *s, const char *name, dq_dtype dtype, int ninner,
+                          const int64_t *inner);
+void dq_stage_close(dq_stage *s);
+
+#endif

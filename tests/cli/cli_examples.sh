@@ -1,0 +1,42 @@
+# The experiments of examples/ in QUICK=1 mode: the whole pipeline (dsload,
+# train, enc, quant, dec, metric, gapst) for every model, the result files
+# complete and well-formed, and a second make that skips finished runs.
+. "$(dirname "$0")/lib.sh"
+ex=$(cd "$(dirname "$0")/../../examples" && pwd)
+if ! command -v parallel >/dev/null; then
+    skip "experiments" "GNU parallel is not installed (make deps)"
+    exit 0
+fi
+export XDG_CACHE_HOME=$T/cache
+
+# well_formed RESULTS.tsv ROWS: ROWS data rows, all as wide as the header,
+# every score a number (nan allowed: metric warns when a score is undefined).
+well_formed() {
+    awk -F'\t' -v rows="$2" '
+        NR == 1 { width = NF; if (NF < 6) exit 1; next }
+        NF != width { exit 1 }
+        { for (i = 6; i <= NF; i++) if ($i !~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ && $i != "nan") exit 1 }
+        END { exit NR - 1 != rows }' "$1"
+}
+
+for e in table1:9 table2:5 gapst:12; do
+    dir=${e%:*} rows=${e#*:}
+    dest=$T/$dir
+    check "$dir: make QUICK=1 runs" make -s -C "$ex/$dir" QUICK=1 OUT="$dest" BIN="$BIN"
+    check "$dir: results.tsv has $rows well-formed rows" well_formed "$dest/results.tsv" "$rows"
+    check "$dir: results.md is a table" grep -q "^| " "$dest/results.md"
+done
+check "table1: every model trained its 20 iterations" \
+    sh -c "for f in $T/table1/runs/*/train.tsv; do [ \$(tail -n 1 \$f | cut -f1) = 20 ] || exit 1; done"
+check "table1: the published numbers stand beside the measured ones" grep -q '| factorqvae | .* / 0.86 |' "$T/table1/results.md"
+check "gapst: a rank correlation per score" sh -c "[ \$(grep -c '^| [a-z]*\.[a-z]* | -\?[0-9]' $T/gapst/results.md) = 6 ]"
+
+# a second make skips every finished run; a run whose scores were lost is
+# redone from its checkpoint without training again
+before=$(md5sum "$T/table2/runs/64x1-1/train.tsv")
+rm "$T/table2/runs/64x1-1/scores.tsv"
+make -s -C "$ex/table2" QUICK=1 OUT="$T/table2" BIN="$BIN" >"$T/again.out" 2>"$T/again.err"
+check "table2: rerun skips the finished runs" sh -c "[ \$(grep -c 'finished earlier, skipped' $T/again.err) = 4 ]"
+check "table2: the redone run resumed at its last step" grep -q '64x1-1: resuming' "$T/again.err"
+check "table2: resuming did not train again" sh -c "[ '$before' = \"\$(md5sum $T/table2/runs/64x1-1/train.tsv)\" ]"
+check "table2: results complete again" well_formed "$T/table2/results.tsv" 5

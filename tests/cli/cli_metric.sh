@@ -1,0 +1,75 @@
+#!/bin/sh
+# metric: output formats, agreement with the committed sklearn references,
+# the train/test split rules and every kind of bad input.
+. "$(dirname "$0")/lib.sh"
+FX=$(cd "$(dirname "$0")" && pwd)/../fixtures/metric
+
+# ref NAME KEY: the first reference value of KEY in NAME.ref.
+ref() { awk -v k="$2" '$1 == k { print $2; exit }' "$FX/$1.ref"; }
+# near A B TOL: |A - B| <= TOL.
+near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
+# tsv_value FILE METRIC SCORE
+tsv_value() { awk -F '\t' -v m="$2" -v s="$3" '$1 == m && $2 == s { print $3 }' "$1"; }
+
+check "--help exits 0" metric --help
+check_err "unknown metric is a usage error" 2 "unknown metric 'foo'" metric foo
+check_err "no metric named" 2 "name at least one metric" metric
+check_err "--png without dci or infomec" 2 "png" metric mig --png "$T/x.png"
+
+# All row metrics in one pass, from a pipe.
+cat "$FX/continuous.dqs" | metric dci mig sap modularity infomec unsupervised --train 600 --test 300 --tsv \
+    >"$T/all.tsv" 2>"$T/all.err"
+check "several metrics share one pass" test -s "$T/all.tsv"
+for pair in "dci disentanglement dci.disentanglement" "dci completeness dci.completeness" \
+    "dci informativeness dci.informativeness_test" "mig mig mig.mig" "sap sap sap.sap" \
+    "modularity modularity modularity.modularity" "modularity explicitness modularity.explicitness_test" \
+    "infomec infom infomec.infom" "infomec infoc infomec.infoc" "infomec infoe infomec.infoe" \
+    "unsupervised gaussian_total_correlation unsupervised.gaussian_total_correlation"; do
+    set -- $pair
+    got=$(tsv_value "$T/all.tsv" "$1" "$2")
+    want=$(ref continuous "$3")
+    check "$1 $2 = $want (sklearn) within 0.01: got $got" near "$got" "$want" 0.01
+done
+
+metric dci infomec --train 600 --test 300 --json <"$FX/discrete.dqs" >"$T/out.json" 2>/dev/null
+check "json has the importance matrix with factor names" grep -q '"columns": \["shape", "scale", "hue"\]' "$T/out.json"
+check "json lists the nmi rows as code fields" grep -q '"rows": \["code0", "code1", "code2", "code3"\]' "$T/out.json"
+
+metric mig <"$FX/discrete.dqs" >"$T/table" 2>/dev/null
+check "table output has a header" grep -q '^metric  *score  *value' "$T/table"
+
+# Split rules.
+check_err "defaults shrink to 2/3 + 1/3 with a warning" 0 "only 900 rows.*first 600.*next 300" metric dci <"$FX/continuous.dqs"
+check_err "explicit sizes that do not fit are refused" 65 "has 900 rows but --train 5000 --test 300 needs 5300" \
+    metric dci --train 5000 --test 300 <"$FX/continuous.dqs"
+check_err "a bad --train is a usage error" 2 "--train" metric dci --train 1x <"$FX/continuous.dqs"
+
+# Bad input: a clear message and status 65, never a number.
+check_err "missing factor field" 65 "no field 's'" metric dci <"$FX/bad_no_s.dqs"
+check_err "missing latent field" 65 "no field 'zq'" metric mig --field zq <"$FX/continuous.dqs"
+check_err "mismatched row counts" 65 "has 29 rows but 's' has 30" metric mig <"$FX/bad_rows.dqs"
+check_err "NaN latent" 65 "is NaN" metric mig <"$FX/bad_nan.dqs"
+check_err "infinite latent" 65 "is infinite" metric infomec <"$FX/bad_inf.dqs"
+check_err "factor with one class" 65 "factor 'b' takes a single value" metric dci --train 20 --test 10 <"$FX/bad_one_class.dqs"
+check_err "empty input" 65 "." metric mig </dev/null
+head -c 3000 "$FX/continuous.dqs" >"$T/trunc.dqs"
+check_err "truncated stream" 65 "byte" metric mig <"$T/trunc.dqs"
+check_err "mse without xhat" 65 "no field 'x'" metric mse <"$FX/continuous.dqs"
+
+# Intervention scores and reconstruction error.
+check_err "betavae needs pairs" 65 "vote 0 has 3 rows; want an even number" \
+    metric betavae <"$FX/betavae_odd.dqs"
+metric factorvae --train 120 --test 60 --tsv <"$FX/factorvae.dqs" >"$T/fv.tsv" 2>/dev/null
+check "factorvae accuracy matches" near "$(tsv_value "$T/fv.tsv" factorvae accuracy)" "$(ref factorvae factorvae.eval_accuracy)" 1e-9
+metric betavae --train 120 --test 60 --tsv <"$FX/betavae.dqs" >"$T/bv.tsv" 2>/dev/null
+check "betavae accuracy matches" near "$(tsv_value "$T/bv.tsv" betavae accuracy)" "$(ref betavae betavae.eval_accuracy)" 0.01
+check_err "factorvae needs vote fields" 65 "no field 'vote'" metric factorvae <"$FX/continuous.dqs"
+metric mse --tsv <"$FX/mse.dqs" >"$T/mse.tsv" 2>/dev/null
+check "mse matches numpy" near "$(tsv_value "$T/mse.tsv" mse mse)" "$(ref mse mse.mse)" 1e-9
+
+# Heatmaps: a PNG, written atomically.
+metric dci infomec --train 600 --test 300 --png "$T/h.png" <"$FX/continuous.dqs" >/dev/null 2>&1
+check "png written" sh -c "od -An -c -N4 '$T/h.png' | grep -q 'P   N   G'"
+check_err "png into a missing directory" 74 "no/such/dir/h.png" \
+    metric dci --train 600 --test 300 --png "$T/no/such/dir/h.png" <"$FX/continuous.dqs"
+check "no partial png left behind" sh -c "! ls '$T'/no 2>/dev/null"
