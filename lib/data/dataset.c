@@ -85,13 +85,6 @@ static const dq_dataset_spec specs[] = {
 
 #define NSPECS ((int)(sizeof specs / sizeof specs[0]))
 
-void dq_err_set(dq_errbuf *e, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
-}
-
 const dq_dataset_spec *dq_dataset_spec_find(const char *name) {
     for (int i = 0; i < NSPECS; i++)
         if (!strcmp(specs[i].name, name)) return &specs[i];

@@ -7,23 +7,16 @@
  * can hand out any image by index, so sampling, splits, shuffling and
  * intervention batches are all plain lists of indices (dataset_select.c).
  *
- * Library functions never exit on bad input: they return -1 and leave a
- * one-line message in a caller's dq_errbuf. */
+ * Errors follow core/error.h. */
 #ifndef DISQ_DATASET_H
 #define DISQ_DATASET_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/error.h"
+
 #define DQ_DS_MAX_FACTORS 10
-#define DQ_ERRLEN 512
-
-typedef struct {
-    char msg[DQ_ERRLEN];
-} dq_errbuf;
-
-void dq_err_set(dq_errbuf *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 struct dq_dataset_spec;
 /* Draw one image from its factor indices and values; must be thread-safe. */
 typedef void (*dq_render_fn)(const struct dq_dataset_spec *spec, const int *index,
