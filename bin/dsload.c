@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/catalog.h"
 #include "data/dataset.h"
+#include "data/selection.h"
 #include "io/pngio.h"
 #include "core/stream.h"
 #include "core/util.h"
@@ -35,8 +37,15 @@ static const char usage_text[] =
     "  --build-cache         build the cache of the source and exit\n"
     "  --png DIR             write the selected images as PNG files to DIR, no stream\n"
     "  --list                print the datasets, or DATASET's factors, and exit\n"
-    "  -h, --help            this text\n"
-    "Datasets: dsprites shapes3d mpi3d mpi3d-complex isaac3d smallnorb cars3d\n";
+    "  -h, --help            this text\n";
+
+/* The usage text, then the catalog's dataset names. */
+static void usage(FILE *f) {
+    fputs(usage_text, f);
+    fputs("Datasets:", f);
+    for (int i = 0; i < dq_dataset_spec_count(); i++) fprintf(f, " %s", dq_dataset_spec_at(i)->name);
+    fputc('\n', f);
+}
 
 typedef struct {
     const char *dataset, *source, *png_dir, *split, *fix_factor;
@@ -84,8 +93,8 @@ static void parse_args(int argc, char **argv, options *o) {
         case O_BUILD: o->build_cache = 1; break;
         case O_PNG: o->png_dir = optarg; break;
         case O_LIST: o->list = 1; break;
-        case 'h': fputs(usage_text, stdout); exit(DQ_EXIT_OK);
-        default: fputs(usage_text, stderr); exit(DQ_EXIT_USAGE);
+        case 'h': usage(stdout); exit(DQ_EXIT_OK);
+        default: usage(stderr); exit(DQ_EXIT_USAGE);
         }
     }
     if (optind < argc) o->dataset = argv[optind++];

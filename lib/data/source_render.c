@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "data/dataset.h"
+#include "data/source.h"
 #include "core/util.h"
 
 typedef struct {
