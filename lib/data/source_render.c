@@ -1,4 +1,4 @@
-/* dataset_render.c: the procedural source, one image per thread at a time. */
+/* source_render.c: the procedural source, one image per thread at a time. */
 #include <stdio.h>
 #include <stdlib.h>
 
