@@ -241,7 +241,7 @@ static void write_batches(dq_dataset *d, dq_writer *w, const dq_selection *sel, 
             memcpy(dq_batch_put(&b, "vote", DQ_I32, 1, is)->data, sel->vote + start, (size_t)n * 4);
             memcpy(dq_batch_put(&b, "fixed", DQ_I32, 1, is)->data, sel->fixed + start, (size_t)n * 4);
         }
-        dq_write_batch(w, &b);
+        dq_write_batch_or_die(w, &b);
     }
     dq_batch_free(&b);
     free(images);
@@ -290,13 +290,13 @@ int main(int argc, char **argv) {
          * refused (not a pipe, or over the limit) it is simply not used. */
         fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
         dq_writer *w = dq_writer_new(stdout, "stdout");
-        dq_write_header(w, &h);
+        dq_write_header_or_die(w, &h);
         for (uint64_t epoch = 0;; epoch++) {
             if (o.shuffle) dq_select_shuffle(&sel, (uint64_t)o.seed, epoch);
             write_batches(&d, w, &sel, o.batch);
             if (!o.repeat) break;
         }
-        dq_writer_free(w);
+        dq_writer_free_or_die(w);
         dq_header_free(&h);
     }
     dq_selection_free(&sel);
