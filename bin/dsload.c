@@ -43,7 +43,8 @@ static const char usage_text[] =
 static void usage(FILE *f) {
     fputs(usage_text, f);
     fputs("Datasets:", f);
-    for (int i = 0; i < dq_dataset_spec_count(); i++) fprintf(f, " %s", dq_dataset_spec_at(i)->name);
+    for (int i = 0; i < dq_dataset_spec_count(); i++)
+        fprintf(f, " %s", dq_dataset_spec_at(i)->name);
     fputc('\n', f);
 }
 

@@ -28,7 +28,8 @@ void dq_source_close(dq_source *src);
 /* Procedural source (spec->render must be set). */
 dq_source *dq_source_render(const dq_dataset_spec *spec);
 /* Real-file source through spec->read_file from path (a file or a directory);
- * NULL with e set and errno ENOENT when path is missing, else EINVAL. */
+ * NULL with e set, errno that of stat when path cannot be reached (ENOENT:
+ * missing), else EINVAL. */
 dq_source *dq_source_file(const dq_dataset_spec *spec, const char *path, dq_errbuf *e);
 
 #endif
