@@ -25,7 +25,7 @@ int main(int argc, char **argv) {
         const float *zv = zq->data;
         dq_tensor *xhat = dq_batch_put(&s.b, "xhat", DQ_F32, 4, shape);
         if (shape[0]) dq_model_decode(&s.t.model, &s.t.dec_s, zv, (int)shape[0], xhat->data);
-        dq_write_batch(s.w, &s.b);
+        dq_write_batch_or_die(s.w, &s.b);
     }
     dq_stage_close(&s);
     return 0;

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/catalog.h"
 #include "data/dataset.h"
+#include "data/selection.h"
 #include "io/pngio.h"
 #include "core/stream.h"
 #include "core/util.h"
@@ -35,8 +37,16 @@ static const char usage_text[] =
     "  --build-cache         build the cache of the source and exit\n"
     "  --png DIR             write the selected images as PNG files to DIR, no stream\n"
     "  --list                print the datasets, or DATASET's factors, and exit\n"
-    "  -h, --help            this text\n"
-    "Datasets: dsprites shapes3d mpi3d mpi3d-complex isaac3d smallnorb cars3d\n";
+    "  -h, --help            this text\n";
+
+/* The usage text, then the catalog's dataset names. */
+static void usage(FILE *f) {
+    fputs(usage_text, f);
+    fputs("Datasets:", f);
+    for (int i = 0; i < dq_dataset_spec_count(); i++)
+        fprintf(f, " %s", dq_dataset_spec_at(i)->name);
+    fputc('\n', f);
+}
 
 typedef struct {
     const char *dataset, *source, *png_dir, *split, *fix_factor;
@@ -84,8 +94,8 @@ static void parse_args(int argc, char **argv, options *o) {
         case O_BUILD: o->build_cache = 1; break;
         case O_PNG: o->png_dir = optarg; break;
         case O_LIST: o->list = 1; break;
-        case 'h': fputs(usage_text, stdout); exit(DQ_EXIT_OK);
-        default: fputs(usage_text, stderr); exit(DQ_EXIT_USAGE);
+        case 'h': usage(stdout); exit(DQ_EXIT_OK);
+        default: usage(stderr); exit(DQ_EXIT_USAGE);
         }
     }
     if (optind < argc) o->dataset = argv[optind++];
@@ -232,7 +242,7 @@ static void write_batches(dq_dataset *d, dq_writer *w, const dq_selection *sel, 
             memcpy(dq_batch_put(&b, "vote", DQ_I32, 1, is)->data, sel->vote + start, (size_t)n * 4);
             memcpy(dq_batch_put(&b, "fixed", DQ_I32, 1, is)->data, sel->fixed + start, (size_t)n * 4);
         }
-        dq_write_batch(w, &b);
+        dq_write_batch_or_die(w, &b);
     }
     dq_batch_free(&b);
     free(images);
@@ -281,13 +291,13 @@ int main(int argc, char **argv) {
          * refused (not a pipe, or over the limit) it is simply not used. */
         fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
         dq_writer *w = dq_writer_new(stdout, "stdout");
-        dq_write_header(w, &h);
+        dq_write_header_or_die(w, &h);
         for (uint64_t epoch = 0;; epoch++) {
             if (o.shuffle) dq_select_shuffle(&sel, (uint64_t)o.seed, epoch);
             write_batches(&d, w, &sel, o.batch);
             if (!o.repeat) break;
         }
-        dq_writer_free(w);
+        dq_writer_free_or_die(w);
         dq_header_free(&h);
     }
     dq_selection_free(&sel);

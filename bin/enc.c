@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
         if (shape[0])
             dq_model_encode_sampled(&s.t.model, &s.t.enc_s, pixels, (int)shape[0], s.sample, stream++,
                                     z->data);
-        dq_write_batch(s.w, &s.b);
+        dq_write_batch_or_die(s.w, &s.b);
     }
     dq_stage_close(&s);
     return 0;

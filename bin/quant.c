@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
         if (dq_kind_is_discrete(c->kind)) codes = dq_batch_put(&s.b, "code", DQ_I32, 2, cshape)->data;
         dq_tensor *zq = dq_batch_put(&s.b, "zq", DQ_F32, 2, qshape);
         if (rows) dq_model_quantize(&s.t.model, zv, (int)rows, s.sample, stream++, codes, zq->data);
-        dq_write_batch(s.w, &s.b);
+        dq_write_batch_or_die(s.w, &s.b);
     }
     dq_stage_close(&s);
     return 0;

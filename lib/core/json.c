@@ -15,12 +15,11 @@
 typedef struct {
     const char *s;
     size_t len, pos;
-    char *err;
-    size_t errlen;
+    dq_errbuf *e;
 } parser;
 
 static int fail(parser *p, const char *what) {
-    if (p->err && p->errlen) snprintf(p->err, p->errlen, "%s at byte %zu", what, p->pos);
+    dq_err_set(p->e, "%s at byte %zu", what, p->pos);
     return -1;
 }
 
@@ -224,8 +223,8 @@ static int parse_value(parser *p, dq_json *v, int depth) {
     }
 }
 
-int dq_json_parse(const char *text, size_t len, dq_json *out, char *err, size_t errlen) {
-    parser p = {text, len, 0, err, errlen};
+int dq_json_parse(const char *text, size_t len, dq_json *out, dq_errbuf *e) {
+    parser p = {text, len, 0, e};
     memset(out, 0, sizeof *out);
     if (parse_value(&p, out, 0) != 0) {
         dq_json_free(out);

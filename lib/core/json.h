@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/error.h"
+
 typedef enum { DQ_JSON_NULL, DQ_JSON_BOOL, DQ_JSON_NUMBER, DQ_JSON_STRING, DQ_JSON_ARRAY,
                DQ_JSON_OBJECT } dq_json_type;
 
@@ -26,8 +28,8 @@ typedef struct dq_json {
     char **keys;        /* object member names, parallel to items */
 } dq_json;
 
-/* Parse len bytes; 0 ok, -1 with "what at byte N" in err. */
-int dq_json_parse(const char *text, size_t len, dq_json *out, char *err, size_t errlen);
+/* Parse len bytes; 0 ok, -1 with "what at byte N" in e (core/error.h). */
+int dq_json_parse(const char *text, size_t len, dq_json *out, dq_errbuf *e);
 void dq_json_free(dq_json *v);
 /* Member of an object, or NULL (also when v is not an object). */
 const dq_json *dq_json_get(const dq_json *v, const char *key);

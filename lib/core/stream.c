@@ -629,10 +629,11 @@ static int read_shape(dq_reader *r, int *ndim, int64_t *shape, const char *what)
     return 0;
 }
 
-/* A sub-reader over bytes already captured, reporting offsets of the outer stream. */
+/* A sub-reader over bytes already captured, reporting offsets of the outer
+ * stream; NULL with errno set when fmemopen fails. */
 static dq_reader *sub_reader(dq_reader *outer, const dq_field *f, uint64_t off, FILE **mem) {
     *mem = fmemopen(f->raw, f->raw_len, "rb");
-    if (!*mem) dq_die(DQ_EXIT_FAIL, "fmemopen: %s", strerror(errno));
+    if (!*mem) return NULL;
     dq_reader *s = dq_reader_new(*mem, outer->name);
     s->base = off;
     return s;
@@ -689,6 +690,7 @@ static int parse_known(dq_reader *r, dq_header *h, const uint64_t *offsets) {
         if (!known) continue;
         FILE *mem;
         dq_reader *s = sub_reader(r, f, offsets[i], &mem);
+        if (!s) return fail_at(r, offsets[i], "header '%s': fmemopen: %s", f->name, strerror(errno));
         int rc;
         int64_t v;
         if (!strcmp(f->name, "disq")) {
@@ -943,13 +945,13 @@ static void write_map(dq_writer *w, const dq_map *m) {
     }
 }
 
-void dq_write_header(dq_writer *w, const dq_header *h) { write_map(w, &h->map); }
-void dq_write_batch(dq_writer *w, const dq_batch *b) { write_map(w, b); }
-void dq_writer_flush(dq_writer *w) { dq_fflush_or_die(w->f, w->name); }
+void dq_write_header_or_die(dq_writer *w, const dq_header *h) { write_map(w, &h->map); }
+void dq_write_batch_or_die(dq_writer *w, const dq_batch *b) { write_map(w, b); }
+void dq_writer_flush_or_die(dq_writer *w) { dq_fflush_or_die(w->f, w->name); }
 
-void dq_writer_free(dq_writer *w) {
+void dq_writer_free_or_die(dq_writer *w) {
     if (!w) return;
-    dq_writer_flush(w);
+    dq_writer_flush_or_die(w);
     free(w->name);
     free(w);
 }

@@ -69,7 +69,10 @@ void dq_map_set_raw(dq_map *m, const char *name, const void *raw, size_t len);
 #define dq_batch_free dq_map_free
 /* The tensor called name, or NULL if absent or not a tensor. */
 dq_tensor *dq_batch_get(const dq_batch *b, const char *name);
-/* Add (or replace) a zero-filled tensor and return it for filling in. */
+/* Add (or replace) a zero-filled tensor and return it for filling in.  Like
+ * util.h's allocators it exits (status 1) rather than return NULL: when memory
+ * runs out, or for a shape no caller should ask for (ndim outside
+ * 0..DQ_MAX_DIMS, a byte count beyond size_t). */
 dq_tensor *dq_batch_put(dq_batch *b, const char *name, dq_dtype dtype, int ndim,
                         const int64_t *shape);
 /* Number of rows (leading dimension) shared by the batch's tensors; -1 if the
@@ -125,15 +128,15 @@ uint64_t dq_reader_offset(const dq_reader *r);    /* bytes consumed so far */
 void dq_read_header_or_die(dq_reader *r, dq_header *h);
 int dq_read_batch_or_die(dq_reader *r, dq_batch *b);
 
-/* Writer.  A closed downstream pipe ends the process quietly with status 0;
- * any other write error exits 74. */
+/* Writer, for tools: a closed downstream pipe ends the process quietly with
+ * status 0 (what `| head` expects); any other write error exits 74. */
 typedef struct dq_writer dq_writer;
 
 dq_writer *dq_writer_new(FILE *f, const char *dest_name);
-void dq_write_header(dq_writer *w, const dq_header *h);
-void dq_write_batch(dq_writer *w, const dq_batch *b);
-void dq_writer_flush(dq_writer *w);
-void dq_writer_free(dq_writer *w); /* flushes */
+void dq_write_header_or_die(dq_writer *w, const dq_header *h);
+void dq_write_batch_or_die(dq_writer *w, const dq_batch *b);
+void dq_writer_flush_or_die(dq_writer *w);
+void dq_writer_free_or_die(dq_writer *w); /* flushes */
 
 /* Limits on untrusted input.  Defaults suit 64x64 images in batches of tens of
  * thousands; DISQ_MAX_TENSOR_BYTES in the environment raises the tensor limit. */

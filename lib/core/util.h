@@ -27,12 +27,15 @@ extern const char *dq_progname;
  * SIGINT/SIGTERM remove pending temporary files before dying. */
 void dq_init(const char *argv0);
 
-/* Print "PROG: message" and exit with the given code. */
+/* Print "PROG: message" and exit with the given code.  For tools and _or_die
+ * functions only: the library returns errors instead (core/error.h). */
 void dq_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 void dq_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Allocation that dies (exit 1) with a message instead of returning NULL.
- * dq_alloc_aligned returns 64-byte aligned memory, freed with free(). */
+/* Allocation that dies (exit 1) with a message instead of returning NULL:
+ * running out of memory is the one failure the library does not return
+ * (core/error.h), so no caller has to handle it.  dq_alloc_aligned returns
+ * 64-byte aligned memory, freed with free(). */
 void *dq_malloc(size_t n);
 void *dq_calloc(size_t n, size_t size);
 void *dq_realloc(void *p, size_t n);
@@ -55,7 +58,7 @@ int dq_atomic_commit(dq_atomic *a);                   /* fsync, close, rename; -
 void dq_atomic_abort(dq_atomic *a);
 
 /* Write all of buf to stdout-like FILE; a closed pipe exits 0 quietly, any
- * other error dies with DQ_EXIT_IO. */
+ * other error dies with DQ_EXIT_IO.  For tools (and stream.h's writer). */
 void dq_fwrite_or_die(const void *buf, size_t n, FILE *f, const char *what);
 void dq_fflush_or_die(FILE *f, const char *what);
 

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "data/dataset.h"
+#include "data/cache.h"
 #include "core/util.h"
 
 #define CACHE_MAGIC "DISQCACHE\0\0\0\0\0\0\1"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/dataset_file.h"
+#include "data/file_reader.h"
 #include "io/pngio.h"
 #include "data/resize.h"
 #include "core/util.h"

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "data/dataset.h"
+#include "data/spec.h"
 
 void dq_render_dsprites(const dq_dataset_spec *spec, const int *index, const double *value,
                         uint8_t *out);

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data/dataset_file.h"
+#include "data/file_reader.h"
 #include "data/resize.h"
 #include "core/util.h"
 

@@ -219,9 +219,10 @@ int dq_st_read(const char *path, dq_safetensors *st, char *err, size_t errlen) {
     }
     dq_json root;
     char why[256];
-    if (dq_json_parse((const char *)buf + 8, (size_t)hlen, &root, why, sizeof why) != 0) {
+    dq_errbuf je;
+    if (dq_json_parse((const char *)buf + 8, (size_t)hlen, &root, &je) != 0) {
         dq_st_free(st);
-        return st_fail(err, errlen, DQ_EXIT_DATA, path, "bad header JSON: %s", why);
+        return st_fail(err, errlen, DQ_EXIT_DATA, path, "bad header JSON: %s", je.msg);
     }
     const unsigned char *data = buf + 8 + hlen;
     size_t data_len = len - 8 - (size_t)hlen;

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "data/dataset.h"
+#include "core/error.h"
 
 #define DQ_MAT_MAX_DIMS 8
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data/dataset.h"
+#include "core/error.h"
 
 #define DQ_NPY_MAX_DIMS 8
 

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "data/dataset.h"
+#include "core/error.h"
 
 /* Write an 8-bit image (channels 1 or 3) atomically; -1 with e set. */
 int dq_png_write(const char *path, const uint8_t *pixels, int height, int width, int channels,

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data/dataset.h"
+#include "core/error.h"
 #include "io/npy.h"
 
 typedef struct dq_rows {

@@ -126,7 +126,11 @@ void dq_config_to_json(const dq_model_config *c, dq_jbuf *b) {
 
 int dq_config_from_json(dq_model_config *c, const char *json, char *err, size_t errlen) {
     dq_json v;
-    if (dq_json_parse(json, strlen(json), &v, err, errlen) != 0) return -1;
+    dq_errbuf je;
+    if (dq_json_parse(json, strlen(json), &v, &je) != 0) {
+        snprintf(err, errlen, "%s", je.msg);
+        return -1;
+    }
     int rc = 0;
     if (v.type != DQ_JSON_OBJECT) {
         snprintf(err, errlen, "config is not a JSON object");

@@ -60,7 +60,7 @@ void dq_stage_header(dq_stage *s, int check_images) {
     dq_header_set_str(&s->h, "model", dq_model_kind_name(c->kind));
     dq_header_set_int(&s->h, "latents", c->d);
     dq_header_set_int(&s->h, "codebook", c->K);
-    dq_write_header(s->w, &s->h);
+    dq_write_header_or_die(s->w, &s->h);
 }
 
 int dq_stage_next(dq_stage *s) { return dq_read_batch_or_die(s->r, &s->b); }
@@ -83,7 +83,7 @@ dq_tensor *dq_stage_field(dq_stage *s, const char *name, dq_dtype dtype, int nin
 }
 
 void dq_stage_close(dq_stage *s) {
-    dq_writer_free(s->w);
+    dq_writer_free_or_die(s->w);
     dq_reader_free(s->r);
     dq_batch_free(&s->b);
     dq_header_free(&s->h);

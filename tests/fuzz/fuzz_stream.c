@@ -13,9 +13,9 @@ static void reencode_and_compare(const dq_header *h, const dq_batch *b) {
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     dq_writer *w = dq_writer_new(f, "memory");
-    dq_write_header(w, h);
-    dq_write_batch(w, b);
-    dq_writer_free(w);
+    dq_write_header_or_die(w, h);
+    dq_write_batch_or_die(w, b);
+    dq_writer_free_or_die(w);
     fclose(f);
     FILE *in = fmemopen(buf, len, "rb");
     dq_reader *r = dq_reader_new(in, "memory");

@@ -10,6 +10,7 @@
 #include <zip.h>
 #include <zlib.h>
 
+#include "data/catalog.h"
 #include "data/dataset.h"
 #include "harness.h"
 #include "io/matv5.h"

@@ -82,14 +82,14 @@ TEST(json_parser_rejects_malformed_input) {
                                 "1e999", "\"\x01\""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dq_json v;
-        char err[100];
-        CHECK_MSG(dq_json_parse(bad[i], strlen(bad[i]), &v, err, sizeof err) == -1, "accepted %s", bad[i]);
-        CHECK_MSG(strstr(err, "at byte") != NULL, "%s", err);
+        dq_errbuf e;
+        CHECK_MSG(dq_json_parse(bad[i], strlen(bad[i]), &v, &e) == -1, "accepted %s", bad[i]);
+        CHECK_MSG(strstr(e.msg, "at byte") != NULL, "%s", e.msg);
     }
     dq_json v;
-    char err[100];
+    dq_errbuf e;
     const char *ok = "{\"k\": [1, -2.5e1, \"\\u00e9\\ud83d\\ude00\\n\"], \"t\": true, \"z\": null}";
-    CHECK_MSG(dq_json_parse(ok, strlen(ok), &v, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(dq_json_parse(ok, strlen(ok), &v, &e) == 0, "%s", e.msg);
     const dq_json *k = dq_json_get(&v, "k");
     CHECK(k && k->n == 3 && k->items[0].is_int && k->items[0].integer == 1);
     CHECK(k->items[1].number == -25 && !k->items[1].is_int);

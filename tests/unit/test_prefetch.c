@@ -31,7 +31,7 @@ static void write_batches(dq_writer *w, const int *sizes, int n, long long first
         for (size_t i = 0; i < x->nbytes; i++) px[i] = pixel(first + (long long)(i / IMG), (int)(i % IMG));
         int64_t one = rows;
         dq_batch_put(&b, "s", DQ_I32, 1, &one); /* a field the prefetcher passes over */
-        dq_write_batch(w, &b);
+        dq_write_batch_or_die(w, &b);
         dq_batch_free(&b);
         first += rows;
     }
@@ -42,7 +42,7 @@ static void write_header(dq_writer *w) {
     int64_t shape[3] = {H, W, C};
     dq_header_init(&h);
     dq_header_set_shape(&h, 3, shape);
-    dq_write_header(w, &h);
+    dq_write_header_or_die(w, &h);
     dq_header_free(&h);
 }
 
@@ -53,7 +53,7 @@ static char *stream_of(const int *sizes, int n, size_t *len) {
     dq_writer *w = dq_writer_new(f, "memory");
     write_header(w);
     write_batches(w, sizes, n, 0);
-    dq_writer_free(w);
+    dq_writer_free_or_die(w);
     fclose(f);
     return buf;
 }
@@ -197,7 +197,7 @@ TEST(stop_does_not_wait_for_a_blocked_read) {
     write_header(w);
     int incoming[] = {1500, 500}; /* 96 KiB of images, fewer than one batch */
     write_batches(w, incoming, 2, 0);
-    dq_writer_flush(w);
+    dq_writer_flush_or_die(w);
     int before = released_now();
     dq_prefetch *p = start(in, 4096, 0);
     int queued = 1;
@@ -210,7 +210,7 @@ TEST(stop_does_not_wait_for_a_blocked_read) {
     dq_prefetch_stop(p);
     alarm(0);
     CHECK_MSG(released_now() == before, "the buffers went while the reader may still fill one");
-    dq_writer_free(w);
+    dq_writer_free_or_die(w);
     fclose(out); /* the read returns at the end of the stream: the reader frees all */
     CHECK(wait_released(before + 2));
     fclose(in);

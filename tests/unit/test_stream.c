@@ -72,9 +72,9 @@ static char *write_stream(const dq_header *h, dq_batch *batches, int n, size_t *
     char *buf = NULL;
     FILE *f = open_memstream(&buf, len);
     dq_writer *w = dq_writer_new(f, "memory");
-    dq_write_header(w, h);
-    for (int i = 0; i < n; i++) dq_write_batch(w, &batches[i]);
-    dq_writer_free(w);
+    dq_write_header_or_die(w, h);
+    for (int i = 0; i < n; i++) dq_write_batch_or_die(w, &batches[i]);
+    dq_writer_free_or_die(w);
     fclose(f);
     return buf;
 }
@@ -289,8 +289,8 @@ static void write_forever(void) {
     dq_batch_init(&b);
     make_batch(&b, 1);
     dq_writer *w = dq_writer_new(stdout, "stdout");
-    dq_write_header(w, &h);
-    for (;;) dq_write_batch(w, &b);
+    dq_write_header_or_die(w, &h);
+    for (;;) dq_write_batch_or_die(w, &b);
 }
 
 TEST(closed_pipe_exits_0_quietly) {

@@ -1,8 +1,8 @@
-/* dataset_render.c: the procedural source, one image per thread at a time. */
+/* source_render.c: the procedural source, one image per thread at a time. */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "data/dataset.h"
+#include "data/source.h"
 #include "core/util.h"
 
 typedef struct {

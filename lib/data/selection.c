@@ -1,10 +1,10 @@
-/* dataset_select.c: which images a run streams, as lists of indices.  Every
+/* selection.c: which images a run streams, as lists of indices.  Every
  * list is a pure function of the seed (splitmix64 streams), so the same
  * command gives the same images on any machine and thread count. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/dataset.h"
+#include "data/selection.h"
 #include "core/util.h"
 
 typedef struct {
