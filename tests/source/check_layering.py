@@ -75,8 +75,9 @@ def symbols(objdir):
         if not os.path.isdir(folder):
             continue
         for name in sorted(os.listdir(folder)):
-            if not name.endswith(".o"):
-                continue
+            if not name.endswith(".o") or not os.path.exists(
+                    os.path.join(ROOT, "lib", layer, name[:-2] + ".c")):
+                continue  # not an object, or one whose source is gone
             obj = f"{layer}/{name[:-2]}"
             out = subprocess.run(["nm", os.path.join(folder, name)], capture_output=True,
                                  text=True, check=True).stdout
