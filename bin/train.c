@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "nn/op.h"
 #include "core/prefetch.h"
 #include "model/trainer.h"
@@ -159,7 +159,8 @@ int main(int argc, char **argv) {
     if (resume) {
         if (nset) dq_die(DQ_EXIT_USAGE, "--resume takes the model from %s; drop the model options", out);
         dq_checkpoint_load_or_die(out, &t, 1, NULL);
-        dq_check_stream_images_or_die(&t.model.cfg, &h, out);
+        dq_errbuf e;
+        if (dq_check_stream_images(&t.model.cfg, &h, out, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
     } else {
         dq_model_config cfg;
         dq_config_defaults(&cfg, kind);

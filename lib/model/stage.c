@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/checkpoint.h"
-#include "nn/op.h"
 #include "core/util.h"
+#include "model/checkpoint.h"
+#include "nn/op.h"
 
 void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int flags) {
     enum { OPT_DEVICE = 1000, OPT_PRECISION };
@@ -56,7 +56,8 @@ void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int fl
 void dq_stage_header(dq_stage *s, int check_images) {
     const dq_model_config *c = &s->t.model.cfg;
     dq_read_header_or_die(s->r, &s->h);
-    if (check_images) dq_check_stream_images_or_die(c, &s->h, s->ckpt);
+    dq_errbuf e;
+    if (check_images && dq_check_stream_images(c, &s->h, s->ckpt, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
     dq_header_set_str(&s->h, "model", dq_model_kind_name(c->kind));
     dq_header_set_int(&s->h, "latents", c->d);
     dq_header_set_int(&s->h, "codebook", c->K);
