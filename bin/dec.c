@@ -14,13 +14,13 @@ static const char usage[] =
 int main(int argc, char **argv) {
     dq_init(argv[0]);
     dq_stage s;
-    dq_stage_open(&s, argc, argv, usage, DQ_STAGE_DEVICE_OPTIONS | DQ_STAGE_ON_DEVICE);
+    dq_stage_open_or_die(&s, argc, argv, usage, DQ_STAGE_DEVICE_OPTIONS | DQ_STAGE_ON_DEVICE);
     const dq_model_config *c = &s.t.model.cfg;
-    dq_stage_header(&s, 0);
+    dq_stage_header_or_die(&s, 0);
     const int64_t width[1] = {dq_kind_decoder_width(c)};
-    while (dq_stage_next(&s)) {
+    while (dq_stage_next_or_die(&s)) {
         const char *input = !dq_kind_is_discrete(c->kind) && !dq_batch_get(&s.b, "zq") ? "z" : "zq";
-        const dq_tensor *zq = dq_stage_field(&s, input, DQ_F32, 1, width);
+        const dq_tensor *zq = dq_stage_field_or_die(&s, input, DQ_F32, 1, width);
         const int64_t shape[4] = {zq->shape[0], c->H, c->W, c->channels};
         const float *zv = zq->data;
         dq_tensor *xhat = dq_batch_put(&s.b, "xhat", DQ_F32, 4, shape);

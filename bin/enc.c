@@ -14,14 +14,15 @@ static const char usage[] =
 int main(int argc, char **argv) {
     dq_init(argv[0]);
     dq_stage s;
-    dq_stage_open(&s, argc, argv, usage, DQ_STAGE_SAMPLE | DQ_STAGE_DEVICE_OPTIONS | DQ_STAGE_ON_DEVICE);
+    dq_stage_open_or_die(&s, argc, argv, usage,
+                         DQ_STAGE_SAMPLE | DQ_STAGE_DEVICE_OPTIONS | DQ_STAGE_ON_DEVICE);
     const dq_model_config *c = &s.t.model.cfg;
-    dq_stage_header(&s, 1);
+    dq_stage_header_or_die(&s, 1);
     const int64_t image[3] = {c->H, c->W, c->channels};
     /* each batch samples from its own Philox stream, far from training's */
     uint64_t stream = 0x656e636f64000000ull;
-    while (dq_stage_next(&s)) {
-        const dq_tensor *x = dq_stage_field(&s, "x", DQ_U8, 3, image);
+    while (dq_stage_next_or_die(&s)) {
+        const dq_tensor *x = dq_stage_field_or_die(&s, "x", DQ_U8, 3, image);
         const int64_t shape[2] = {x->shape[0], dq_config_latent_width(c)};
         const uint8_t *pixels = x->data; /* dq_batch_put may move the field table */
         dq_tensor *z = dq_batch_put(&s.b, "z", DQ_F32, 2, shape);

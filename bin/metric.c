@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "metric/dci.h"
 #include "model/gapst.h"
 #include "draw/heatmap.h"

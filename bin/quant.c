@@ -17,14 +17,14 @@ static const char usage[] =
 int main(int argc, char **argv) {
     dq_init(argv[0]);
     dq_stage s;
-    dq_stage_open(&s, argc, argv, usage, DQ_STAGE_SAMPLE | DQ_STAGE_DEVICE_OPTIONS);
+    dq_stage_open_or_die(&s, argc, argv, usage, DQ_STAGE_SAMPLE | DQ_STAGE_DEVICE_OPTIONS);
     const dq_model_config *c = &s.t.model.cfg;
-    dq_stage_header(&s, 0);
+    dq_stage_header_or_die(&s, 0);
     const int64_t width[1] = {dq_config_latent_width(c)};
     /* each batch samples from its own Philox stream, far from training's */
     uint64_t stream = 0x7175616e74000000ull;
-    while (dq_stage_next(&s)) {
-        const dq_tensor *z = dq_stage_field(&s, "z", DQ_F32, 1, width);
+    while (dq_stage_next_or_die(&s)) {
+        const dq_tensor *z = dq_stage_field_or_die(&s, "z", DQ_F32, 1, width);
         const int64_t rows = z->shape[0], cshape[2] = {rows, c->d},
                       qshape[2] = {rows, dq_kind_decoder_width(c)};
         const float *zv = z->data;

@@ -1,18 +1,14 @@
 /* train: train a QVAE / FactorQVAE on a disq stream of images (man 1 train). */
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/checkpoint.h"
-#include "nn/op.h"
-#include "core/prefetch.h"
-#include "model/trainer.h"
 #include "core/stream.h"
 #include "core/util.h"
+#include "model/checkpoint.h"
+#include "model/training.h"
+#include "nn/op.h"
 
 /* Model options: long option name -> config field. */
 static const struct {
@@ -54,191 +50,113 @@ static void usage(FILE *f) {
             "  --help                this text\n");
 }
 
-static volatile sig_atomic_t stop_signal;
-static void on_stop(int sig) { stop_signal = sig; }
-
 typedef struct {
-    dq_trainer *t;
-    const char *path;
-    const char *dataset_json;
-} saver;
+    const char *preset, *device, *precision;
+    dq_model_kind kind;
+    int nset; /* model options given, in order */
+    const char *set_key[NMODEL_OPTS + 1], *set_val[NMODEL_OPTS + 1];
+    dq_training_options run;
+} options;
 
-static void save(const saver *s) {
-    dq_trainer_sync_host(s->t);
-    if (dq_checkpoint_save(s->path, s->t, s->dataset_json) != 0)
-        dq_die(DQ_EXIT_IO, "%s: cannot write checkpoint: %s", s->path, strerror(errno));
+static long long count_arg(const char *opt, const char *s) {
+    long long v;
+    if (dq_parse_ll(s, &v) || v < 0) dq_die(DQ_EXIT_USAGE, "bad %s '%s'", opt, s);
+    return v;
 }
 
-/* A resumed run's log starts with the rows the earlier runs wrote up to the
- * checkpoint's step, so the file stays one complete record of the training. */
-static void keep_logged_steps(const char *path, long long upto, FILE *out) {
-    FILE *in = fopen(path, "r");
-    if (!in) return; /* no earlier log: nothing to keep */
-    char line[1024];
-    while (fgets(line, sizeof line, in)) {
-        char *end;
-        long long step = strtoll(line, &end, 10);
-        if (end != line && *end == '\t' && step <= upto) fputs(line, out);
+static void parse(int argc, char **argv, options *o) {
+    static const struct option tool_opts[] = {
+        {"output", required_argument, NULL, 'o'},       {"model", required_argument, NULL, OPT_MODEL},
+        {"preset", required_argument, NULL, OPT_PRESET}, {"steps", required_argument, NULL, OPT_STEPS},
+        {"save-every", required_argument, NULL, OPT_SAVE_EVERY},
+        {"log", required_argument, NULL, OPT_LOG},       {"resume", no_argument, NULL, OPT_RESUME},
+        {"device", required_argument, NULL, OPT_DEVICE}, {"precision", required_argument, NULL, OPT_PRECISION},
+        {"help", no_argument, NULL, OPT_HELP}};
+    enum { NTOOL_OPTS = sizeof tool_opts / sizeof tool_opts[0] };
+    struct option opts[NTOOL_OPTS + NMODEL_OPTS + 1] = {{0}};
+    memcpy(opts, tool_opts, sizeof tool_opts);
+    for (int i = 0; i < NMODEL_OPTS; i++)
+        opts[NTOOL_OPTS + i] = (struct option){model_opts[i].opt, required_argument, NULL, OPT_CONFIG_BASE + i};
+    *o = (options){.preset = "shapes3d", .kind = DQ_MODEL_FACTORQVAE, .run = {.steps = -1, .save_every = 1000}};
+    int c;
+    while ((c = getopt_long(argc, argv, "o:m:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->run.ckpt = optarg; break;
+        case 'm':
+        case OPT_MODEL:
+            if (dq_model_kind_parse(optarg, &o->kind)) dq_die(DQ_EXIT_USAGE, "unknown model '%s' (see --help)", optarg);
+            break;
+        case OPT_PRESET: o->preset = optarg; break;
+        case OPT_STEPS: o->run.steps = count_arg("--steps", optarg); break;
+        case OPT_SAVE_EVERY: o->run.save_every = count_arg("--save-every", optarg); break;
+        case OPT_LOG: o->run.log_path = optarg; break;
+        case OPT_RESUME: o->run.resume = 1; break;
+        case OPT_DEVICE: o->device = optarg; break;
+        case OPT_PRECISION: o->precision = optarg; break;
+        case OPT_HELP: usage(stdout); exit(0);
+        default:
+            if (c >= OPT_CONFIG_BASE && c < OPT_CONFIG_BASE + NMODEL_OPTS) {
+                o->set_key[o->nset] = model_opts[c - OPT_CONFIG_BASE].key;
+                o->set_val[o->nset++] = optarg;
+                if (o->nset > NMODEL_OPTS) dq_die(DQ_EXIT_USAGE, "too many model options");
+                break;
+            }
+            usage(stderr);
+            exit(DQ_EXIT_USAGE);
+        }
     }
-    fclose(in);
+    if (optind < argc) dq_die(DQ_EXIT_USAGE, "unexpected argument '%s' (images come on stdin)", argv[optind]);
+    if (!o->run.ckpt) dq_die(DQ_EXIT_USAGE, "no checkpoint given (-o CKPT)");
 }
 
-static void format_eta(double sec, char *buf, size_t n) {
-    if (!isfinite(sec) || sec < 0) snprintf(buf, n, "?");
-    else if (sec < 3600) snprintf(buf, n, "%dm%02ds", (int)sec / 60, (int)sec % 60);
-    else snprintf(buf, n, "%dh%02dm", (int)sec / 3600, ((int)sec / 60) % 60);
+/* The checkpoint's trainer when resuming, else a new one for the stream's
+ * images and the options. */
+static void make_trainer(const options *o, const dq_header *h, dq_trainer *t) {
+    const char *out = o->run.ckpt;
+    if (o->run.resume) {
+        if (o->nset) dq_die(DQ_EXIT_USAGE, "--resume takes the model from %s; drop the model options", out);
+        dq_checkpoint_load_or_die(out, t, 1, NULL);
+        dq_errbuf e;
+        if (dq_check_stream_images(&t->model.cfg, h, out, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
+    } else {
+        dq_model_config cfg;
+        dq_config_defaults(&cfg, o->kind);
+        if (dq_config_preset(&cfg, o->preset))
+            dq_die(DQ_EXIT_USAGE, "unknown preset '%s' (shapes3d, isaac3d, mpi3d)", o->preset);
+        if (h->ndim != 3) dq_die(DQ_EXIT_DATA, "stdin: stream header has no image shape [H, W, C]");
+        cfg.H = (int)h->shape[0];
+        cfg.W = (int)h->shape[1];
+        cfg.channels = (int)h->shape[2];
+        if (!cfg.d) cfg.d = 2 * h->nfactors; /* the Friede presets fix d = 10 */
+        for (int i = 0; i < o->nset; i++)
+            if (dq_config_set(&cfg, o->set_key[i], o->set_val[i]))
+                dq_die(DQ_EXIT_USAGE, "bad value '%s' for %s", o->set_val[i], o->set_key[i]);
+        char why[256];
+        if (cfg.d == 0) dq_die(DQ_EXIT_USAGE, "stream header lists no factors; give --latents D");
+        if (dq_config_check(&cfg, why, sizeof why)) dq_die(DQ_EXIT_USAGE, "%s", why);
+        dq_trainer_init(t, &cfg, 1);
+    }
 }
 
 int main(int argc, char **argv) {
     dq_init(argv[0]);
-    const char *out = NULL, *log_path = NULL, *preset = "shapes3d", *device = NULL, *precision = NULL;
-    dq_model_kind kind = DQ_MODEL_FACTORQVAE;
-    long long steps = -1, save_every = 1000;
-    int resume = 0, nset = 0;
-    const char *set_key[NMODEL_OPTS + 1], *set_val[NMODEL_OPTS + 1];
-
-    struct option opts[NMODEL_OPTS + 11];
-    int no = 0;
-    opts[no++] = (struct option){"output", required_argument, NULL, 'o'};
-    opts[no++] = (struct option){"model", required_argument, NULL, OPT_MODEL};
-    opts[no++] = (struct option){"preset", required_argument, NULL, OPT_PRESET};
-    opts[no++] = (struct option){"steps", required_argument, NULL, OPT_STEPS};
-    opts[no++] = (struct option){"save-every", required_argument, NULL, OPT_SAVE_EVERY};
-    opts[no++] = (struct option){"log", required_argument, NULL, OPT_LOG};
-    opts[no++] = (struct option){"resume", no_argument, NULL, OPT_RESUME};
-    opts[no++] = (struct option){"device", required_argument, NULL, OPT_DEVICE};
-    opts[no++] = (struct option){"precision", required_argument, NULL, OPT_PRECISION};
-    opts[no++] = (struct option){"help", no_argument, NULL, OPT_HELP};
-    for (int i = 0; i < NMODEL_OPTS; i++)
-        opts[no++] = (struct option){model_opts[i].opt, required_argument, NULL, OPT_CONFIG_BASE + i};
-    opts[no] = (struct option){0, 0, 0, 0};
-
-    int c;
-    long long v;
-    while ((c = getopt_long(argc, argv, "o:m:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 'm':
-        case OPT_MODEL:
-            if (dq_model_kind_parse(optarg, &kind)) dq_die(DQ_EXIT_USAGE, "unknown model '%s' (see --help)", optarg);
-            break;
-        case OPT_PRESET: preset = optarg; break;
-        case OPT_STEPS:
-            if (dq_parse_ll(optarg, &v) || v < 0) dq_die(DQ_EXIT_USAGE, "bad --steps '%s'", optarg);
-            steps = v;
-            break;
-        case OPT_SAVE_EVERY:
-            if (dq_parse_ll(optarg, &v) || v < 0) dq_die(DQ_EXIT_USAGE, "bad --save-every '%s'", optarg);
-            save_every = v;
-            break;
-        case OPT_LOG: log_path = optarg; break;
-        case OPT_RESUME: resume = 1; break;
-        case OPT_DEVICE: device = optarg; break;
-        case OPT_PRECISION: precision = optarg; break;
-        case OPT_HELP: usage(stdout); return 0;
-        default:
-            if (c >= OPT_CONFIG_BASE && c < OPT_CONFIG_BASE + NMODEL_OPTS) {
-                set_key[nset] = model_opts[c - OPT_CONFIG_BASE].key;
-                set_val[nset++] = optarg;
-                if (nset > NMODEL_OPTS) dq_die(DQ_EXIT_USAGE, "too many model options");
-                break;
-            }
-            usage(stderr);
-            return DQ_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) dq_die(DQ_EXIT_USAGE, "unexpected argument '%s' (images come on stdin)", argv[optind]);
-    if (!out) dq_die(DQ_EXIT_USAGE, "no checkpoint given (-o CKPT)");
-
+    options o;
+    parse(argc, argv, &o);
     dq_reader *r = dq_reader_new(stdin, "stdin");
     dq_header h;
     dq_read_header_or_die(r, &h);
-
     dq_trainer t;
-    char *dataset_json = NULL;
-    if (resume) {
-        if (nset) dq_die(DQ_EXIT_USAGE, "--resume takes the model from %s; drop the model options", out);
-        dq_checkpoint_load_or_die(out, &t, 1, NULL);
-        dq_check_stream_images_or_die(&t.model.cfg, &h, out);
-    } else {
-        dq_model_config cfg;
-        dq_config_defaults(&cfg, kind);
-        if (dq_config_preset(&cfg, preset)) dq_die(DQ_EXIT_USAGE, "unknown preset '%s' (shapes3d, isaac3d, mpi3d)", preset);
-        if (h.ndim != 3) dq_die(DQ_EXIT_DATA, "stdin: stream header has no image shape [H, W, C]");
-        cfg.H = (int)h.shape[0];
-        cfg.W = (int)h.shape[1];
-        cfg.channels = (int)h.shape[2];
-        if (!cfg.d) cfg.d = 2 * h.nfactors; /* the Friede presets fix d = 10 */
-        for (int i = 0; i < nset; i++)
-            if (dq_config_set(&cfg, set_key[i], set_val[i]))
-                dq_die(DQ_EXIT_USAGE, "bad value '%s' for %s", set_val[i], set_key[i]);
-        char why[256];
-        if (cfg.d == 0) dq_die(DQ_EXIT_USAGE, "stream header lists no factors; give --latents D");
-        if (dq_config_check(&cfg, why, sizeof why)) dq_die(DQ_EXIT_USAGE, "%s", why);
-        dq_trainer_init(&t, &cfg, 1);
-    }
-    dataset_json = dq_header_to_json(&h);
-    const dq_model_config *cfg = &t.model.cfg;
-    op_select_or_die(device, precision);
+    make_trainer(&o, &h, &t);
+    char *dataset_json = dq_header_to_json(&h);
+    o.run.dataset_json = dataset_json;
+    op_select_or_die(o.device, o.precision);
     dq_trainer_to_device(&t);
-    if (steps < 0) /* the reference: 50k iterations of 512 for factor models, 100k of 256 else */
-        steps = dq_model_kind_is_factor(cfg->kind) ? 50000 : 100000;
-    saver sv = {&t, out, dataset_json};
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    dq_atomic log_file;
-    FILE *logf = NULL;
-    if (log_path) {
-        logf = dq_atomic_open(&log_file, log_path);
-        if (!logf) dq_die(DQ_EXIT_IO, "%s: %s", log_path, strerror(errno));
-        fprintf(logf, "step\tloss\trecon\tkl\ttc\tdisc\ttau\tlr\tseconds\n");
-        if (resume) keep_logged_steps(log_path, t.step, logf);
-    }
-
-    /* a resumed run sees the stream from the start again: skip what was used */
-    dq_prefetch *input = dq_prefetch_start(r, cfg, t.step * (long long)cfg->batch, op_host_alloc, op_host_free);
-    const long long start_step = t.step;
-    const double t0 = dq_now();
-    double last_report = t0;
-    dq_step_stats st = {0};
-    while (t.step < steps && !stop_signal) {
-        const uint8_t *images = dq_prefetch_next(input);
-        if (!images) break;
-        dq_train_step(&t, images, cfg->batch, NULL, &st);
-        if (logf)
-            fprintf(logf, "%lld\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.3f\n", t.step, st.loss,
-                    st.recon, st.kl, st.tc, st.disc, st.tau, st.lr, dq_now() - t0);
-        double now = dq_now();
-        if (now - last_report >= 1.0 || t.step == steps) {
-            double rate = (double)(t.step - start_step) * cfg->batch / (now - t0);
-            char eta[32];
-            format_eta((double)(steps - t.step) * cfg->batch / rate, eta, sizeof eta);
-            fprintf(stderr, "%s: step %lld/%lld loss %.5g recon %.5g kl %.4g tc %.4g disc %.4g tau %.4g lr %.3g %.1f img/s ETA %s\n",
-                    dq_progname, t.step, steps, st.loss, st.recon, st.kl, st.tc, st.disc, st.tau, st.lr,
-                    rate, eta);
-            last_report = now;
-        }
-        if (save_every && t.step % save_every == 0 && t.step < steps) save(&sv);
-    }
-    dq_prefetch_stop(input);
-    save(&sv);
-    if (logf && dq_atomic_commit(&log_file) != 0) dq_die(DQ_EXIT_IO, "%s: %s", log_path, strerror(errno));
-    if (stop_signal) {
-        fprintf(stderr, "%s: %s at step %lld; checkpoint %s written\n", dq_progname,
-                stop_signal == SIGINT ? "interrupted" : "terminated", t.step, out);
-        return 128 + stop_signal;
-    }
-    if (t.step < steps)
-        fprintf(stderr, "%s: stream ended at step %lld of %lld; checkpoint %s written\n", dq_progname,
-                t.step, steps, out);
+    dq_errbuf e;
+    int stopped_by;
+    int rc = dq_training_run(&t, r, &o.run, &stopped_by, &e);
+    if (rc) dq_die(rc, "%s", e.msg);
     dq_header_free(&h);
     free(dataset_json);
     dq_trainer_free(&t);
-    return 0;
+    return stopped_by ? 128 + stopped_by : 0;
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/kinds.h"
 #include "nn/op.h"
 #include "io/pngio.h"
@@ -138,6 +138,7 @@ int main(int argc, char **argv) {
     dq_model_to_device(&t.model);
     const dq_model *mdl = &t.model;
     char err[512];
+    dq_errbuf e;
     dq_sweep sw = {0};
     const int discrete = dq_kind_is_discrete(mdl->cfg.kind);
     if ((int)o.sweep < 0) o.sweep = discrete ? DQ_SWEEP_CODES : DQ_SWEEP_RANGE;
@@ -151,7 +152,7 @@ int main(int argc, char **argv) {
     dq_reader *r = dq_reader_new(stdin, "stdin");
     dq_header h;
     dq_read_header_or_die(r, &h);
-    dq_check_stream_images_or_die(&mdl->cfg, &h, o.ckpt);
+    if (dq_check_stream_images(&mdl->cfg, &h, o.ckpt, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
     dq_painter p;
     dq_painter_init(&p, mdl);
     dq_trav_input in;

@@ -19,7 +19,7 @@ struct dq_prefetch {
     long long skip;     /* images still to pass over */
     int H, W, C, batch;
     size_t img; /* bytes per image */
-    char err[640];
+    dq_errbuf err;
 
     /* Set in dq_prefetch_start, then read-only. */
     pthread_t thread;
@@ -43,7 +43,7 @@ static int fail(dq_prefetch *p, const char *fmt, ...) __attribute__((format(prin
 static int fail(dq_prefetch *p, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(p->err, sizeof p->err, fmt, ap);
+    vsnprintf(p->err.msg, sizeof p->err.msg, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -133,17 +133,17 @@ static void *reader_main(void *arg) {
     return NULL;
 }
 
-dq_prefetch *dq_prefetch_start(dq_reader *r, const dq_model_config *cfg, long long skip,
-                               void *(*alloc)(size_t), void (*release)(void *)) {
+dq_prefetch *dq_prefetch_start(dq_reader *r, int batch, const int image[3], long long skip,
+                               void *(*alloc)(size_t), void (*release)(void *), dq_errbuf *e) {
     dq_prefetch *p = dq_calloc(1, sizeof *p);
     p->r = r;
     dq_batch_init(&p->in);
     p->skip = skip;
-    p->H = cfg->H;
-    p->W = cfg->W;
-    p->C = cfg->channels;
-    p->batch = cfg->batch;
-    p->img = (size_t)cfg->H * cfg->W * cfg->channels;
+    p->H = image[0];
+    p->W = image[1];
+    p->C = image[2];
+    p->batch = batch;
+    p->img = (size_t)p->H * p->W * p->C;
     p->release = release;
     for (int i = 0; i < 2; i++) p->buf[i] = alloc(p->img * (size_t)p->batch);
     pthread_mutex_init(&p->mu, NULL);
@@ -161,21 +161,25 @@ dq_prefetch *dq_prefetch_start(dq_reader *r, const dq_model_config *cfg, long lo
     pthread_sigmask(SIG_SETMASK, &async, &old);
     int rc = pthread_create(&p->thread, NULL, reader_main, p);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) dq_die(DQ_EXIT_FAIL, "cannot start the input thread: %s", strerror(rc));
+    if (rc != 0) {
+        dq_err_set(e, "cannot start the input thread: %s", strerror(rc));
+        p->r = NULL; /* still the caller's */
+        destroy(p);
+        return NULL;
+    }
     return p;
 }
 
-const uint8_t *dq_prefetch_next(dq_prefetch *p) {
+int dq_prefetch_next(dq_prefetch *p, const uint8_t **batch, dq_errbuf *e) {
     pthread_mutex_lock(&p->mu);
     p->released = p->returned; /* the caller is done with the last batch */
     pthread_cond_signal(&p->room);
     while (p->filled == p->returned && !p->ended) pthread_cond_wait(&p->ready, &p->mu);
-    const uint8_t *batch = NULL;
-    if (p->filled > p->returned) batch = p->buf[p->returned++ % 2];
-    int failed = !batch && p->failed;
+    int rc = p->filled > p->returned ? 1 : p->failed ? -1 : 0;
+    if (rc == 1) *batch = p->buf[p->returned++ % 2];
     pthread_mutex_unlock(&p->mu);
-    if (failed) dq_die(DQ_EXIT_DATA, "%s", p->err);
-    return batch;
+    if (rc < 0) *e = p->err; /* the reader has ended: err is no longer written */
+    return rc;
 }
 
 void dq_prefetch_stop(dq_prefetch *p) {

@@ -10,7 +10,7 @@
  * The batches are those of reading in line: the images (field x) of the
  * incoming batches, whatever their sizes, in stream order, after the first
  * `skip` (what the checkpoint of a resumed run has already seen), cut into
- * batches of cfg->batch images; a last partial batch is never returned.
+ * batches of `batch` images; a last partial batch is never returned.
  *
  * dq_prefetch_next and dq_prefetch_stop belong to one thread, the caller's.
  * The reader thread blocks every asynchronous signal, so the process's
@@ -21,26 +21,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/model.h"
+#include "core/error.h"
 #include "core/stream.h"
 
 typedef struct dq_prefetch dq_prefetch;
 
-/* Starts reading batches of u8 [cfg->batch, cfg->H, cfg->W, cfg->channels]
- * from r, whose header has been read.  The prefetcher owns r from now on (see
- * dq_prefetch_stop for why); r's FILE stays the caller's, to close only once
- * no thread of the prefetcher can be reading it.  alloc must return the memory
- * or end the process, as dq_malloc does; release frees what it returned. */
-dq_prefetch *dq_prefetch_start(dq_reader *r, const dq_model_config *cfg, long long skip,
-                               void *(*alloc)(size_t), void (*release)(void *));
+/* Starts reading batches of u8 [batch, image[0], image[1], image[2]] (images
+ * H x W x C) from r, whose header has been read.  The prefetcher owns r from
+ * now on (see dq_prefetch_stop for why); r's FILE stays the caller's, to close
+ * only once no thread of the prefetcher can be reading it.  alloc must return
+ * the memory or end the process, as dq_malloc does; release frees what it
+ * returned.  NULL, with the reason in e, when the thread cannot start; r is
+ * then still the caller's. */
+dq_prefetch *dq_prefetch_start(dq_reader *r, int batch, const int image[3], long long skip,
+                               void *(*alloc)(size_t), void (*release)(void *), dq_errbuf *e);
 
-/* The next batch, or NULL once the stream has ended.  The batch stays valid
- * until the next call, which hands its buffer back for refilling.  Bad input
- * ends the process here, with status 65 and the stream's message, only after
- * every batch before it has been returned: training stops at the same step as
- * when reading in line, and never exits from the reader thread while this one
- * is writing a checkpoint. */
-const uint8_t *dq_prefetch_next(dq_prefetch *p);
+/* The next batch into *batch: 1, or 0 once the stream has ended.  The batch
+ * stays valid until the next call, which hands its buffer back for refilling.
+ * Bad input returns -1 with the stream's message in e, in the caller's thread
+ * and only after every batch before it has been returned: training stops at
+ * the same step as when reading in line.  Later calls return the same 0 or -1. */
+int dq_prefetch_next(dq_prefetch *p, const uint8_t **batch, dq_errbuf *e);
 
 /* Ends reading, drops the batches read ahead and frees p, r and the buffers.
  * A read blocked on a silent pipe cannot be interrupted safely, and stop must

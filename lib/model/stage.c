@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/checkpoint.h"
-#include "nn/op.h"
 #include "core/util.h"
+#include "model/checkpoint.h"
+#include "nn/op.h"
 
-void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int flags) {
+void dq_stage_open_or_die(dq_stage *s, int argc, char **argv, const char *usage, int flags) {
     enum { OPT_DEVICE = 1000, OPT_PRECISION };
     static const struct option opts[] = {{"model", required_argument, NULL, 'm'},
                                          {"sample", no_argument, NULL, 's'},
@@ -53,20 +53,21 @@ void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int fl
     dq_batch_init(&s->b);
 }
 
-void dq_stage_header(dq_stage *s, int check_images) {
+void dq_stage_header_or_die(dq_stage *s, int check_images) {
     const dq_model_config *c = &s->t.model.cfg;
     dq_read_header_or_die(s->r, &s->h);
-    if (check_images) dq_check_stream_images_or_die(c, &s->h, s->ckpt);
+    dq_errbuf e;
+    if (check_images && dq_check_stream_images(c, &s->h, s->ckpt, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
     dq_header_set_str(&s->h, "model", dq_model_kind_name(c->kind));
     dq_header_set_int(&s->h, "latents", c->d);
     dq_header_set_int(&s->h, "codebook", c->K);
     dq_write_header_or_die(s->w, &s->h);
 }
 
-int dq_stage_next(dq_stage *s) { return dq_read_batch_or_die(s->r, &s->b); }
+int dq_stage_next_or_die(dq_stage *s) { return dq_read_batch_or_die(s->r, &s->b); }
 
-dq_tensor *dq_stage_field(dq_stage *s, const char *name, dq_dtype dtype, int ninner,
-                          const int64_t *inner) {
+dq_tensor *dq_stage_field_or_die(dq_stage *s, const char *name, dq_dtype dtype, int ninner,
+                                 const int64_t *inner) {
     dq_tensor *t = dq_batch_get(&s->b, name);
     if (!t) dq_die(DQ_EXIT_DATA, "stdin: batch lacks field '%s'", name);
     int ok = t->dtype == dtype && t->ndim == ninner + 1;

@@ -1,6 +1,8 @@
 /* stage.h: the common frame of the model stages enc, quant and dec: options
  * (-m CKPT, --help, optionally --sample), checkpoint, stream in and out, and
- * validation of the consumed field. */
+ * validation of the consumed field.  It is the tools' own frame: on a usage
+ * error or bad input its functions print the reason and end the process with
+ * the status of core/util.h, hence their names. */
 #ifndef DISQ_STAGE_H
 #define DISQ_STAGE_H
 
@@ -32,16 +34,16 @@ enum {
 /* Parse options, load the checkpoint and, with DQ_STAGE_ON_DEVICE, select
  * the device and move the model there; prints usage and exits on --help or a
  * usage error. */
-void dq_stage_open(dq_stage *s, int argc, char **argv, const char *usage, int flags);
+void dq_stage_open_or_die(dq_stage *s, int argc, char **argv, const char *usage, int flags);
 /* Read the header, refuse a stream whose images do not fit the model when
  * check_images, record the model in the header and write it on. */
-void dq_stage_header(dq_stage *s, int check_images);
+void dq_stage_header_or_die(dq_stage *s, int check_images);
 /* Next batch (0 at end of stream). */
-int dq_stage_next(dq_stage *s);
+int dq_stage_next_or_die(dq_stage *s);
 /* The batch's field `name`, which must have this dtype and shape [B, inner...]
  * (exit 65 naming the field otherwise). */
-dq_tensor *dq_stage_field(dq_stage *s, const char *name, dq_dtype dtype, int ninner,
-                          const int64_t *inner);
+dq_tensor *dq_stage_field_or_die(dq_stage *s, const char *name, dq_dtype dtype, int ninner,
+                                 const int64_t *inner);
 void dq_stage_close(dq_stage *s);
 
 #endif

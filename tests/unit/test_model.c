@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
 #include "harness.h"
 #include "core/json.h"
 #include "model/kinds.h"
@@ -183,8 +184,9 @@ TEST(resume_equals_uninterrupted) {
     run_steps(&first, x, 10);
     CHECK(dq_checkpoint_save(path, &first, "{\"dataset\": \"t\"}") == 0);
     dq_trainer_free(&first);
-    char err[512], *header = NULL;
-    CHECK_MSG(dq_checkpoint_load(path, &resumed, 1, &header, err, sizeof err) == 0, "%s", err);
+    char *header = NULL;
+    dq_errbuf e;
+    CHECK_MSG(dq_checkpoint_load(path, &resumed, 1, &header, &e) == 0, "%s", e.msg);
     CHECK(header && strcmp(header, "{\"dataset\": \"t\"}") == 0);
     free(header);
     CHECK(resumed.step == 10);
@@ -211,7 +213,8 @@ TEST(corrupt_and_truncated_checkpoints_are_refused) {
     tiny_config(&c, DQ_MODEL_FACTORQVAE);
     dq_trainer t;
     dq_trainer_init(&t, &c, 1);
-    char path[512], bad[512], err[512];
+    char path[512], bad[512];
+    dq_errbuf e;
     path_in_tmp(path, sizeof path, "good.safetensors");
     path_in_tmp(bad, sizeof bad, "bad.safetensors");
     CHECK(dq_checkpoint_save(path, &t, NULL) == 0);
@@ -225,14 +228,14 @@ TEST(corrupt_and_truncated_checkpoints_are_refused) {
     fclose(f);
 
     dq_trainer u;
-    CHECK(dq_checkpoint_load("/nonexistent/ck.safetensors", &u, 0, NULL, err, sizeof err) == DQ_EXIT_NOINPUT);
+    CHECK(dq_checkpoint_load("/nonexistent/ck.safetensors", &u, 0, NULL, &e) == DQ_EXIT_NOINPUT);
     /* truncations at every region: length prefix, header, data */
     const size_t cuts[] = {0, 5, 8, 40, n / 3, n - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         write_bytes(bad, good, cuts[i]);
-        int rc = dq_checkpoint_load(bad, &u, 1, NULL, err, sizeof err);
+        int rc = dq_checkpoint_load(bad, &u, 1, NULL, &e);
         CHECK_MSG(rc == DQ_EXIT_DATA, "cut at %zu gave %d", cuts[i], rc);
-        CHECK_MSG(strstr(err, bad) && !strchr(err, '\n'), "%s", err);
+        CHECK_MSG(strstr(e.msg, bad) && !strchr(e.msg, '\n'), "%s", e.msg);
     }
     /* byte flips in the header: refused or, when harmless (a digit of a
      * metadata value, a space), loaded; never a crash */
@@ -246,7 +249,7 @@ TEST(corrupt_and_truncated_checkpoints_are_refused) {
         size_t at = 8 + (rng >> 8) % hlen;
         mut[at] ^= (unsigned char)(1u << ((rng >> 4) % 8));
         write_bytes(bad, mut, n);
-        int rc = dq_checkpoint_load(bad, &u, 1, NULL, err, sizeof err);
+        int rc = dq_checkpoint_load(bad, &u, 1, NULL, &e);
         if (rc == 0) dq_trainer_free(&u);
         else refused++;
         CHECK(rc == 0 || rc == DQ_EXIT_DATA);
@@ -260,8 +263,8 @@ TEST(corrupt_and_truncated_checkpoints_are_refused) {
     dq_st_add(&st, "w", DQ_F32, 1, shape, &one);
     CHECK(dq_st_write(&st, bad) == 0);
     dq_st_free(&st);
-    CHECK(dq_checkpoint_load(bad, &u, 0, NULL, err, sizeof err) == DQ_EXIT_DATA);
-    CHECK_MSG(strstr(err, "not a disq checkpoint"), "%s", err);
+    CHECK(dq_checkpoint_load(bad, &u, 0, NULL, &e) == DQ_EXIT_DATA);
+    CHECK_MSG(strstr(e.msg, "not a disq checkpoint"), "%s", e.msg);
     free(good);
     free(mut);
 }

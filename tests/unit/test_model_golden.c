@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
 #include "harness.h"
 #include "model/trainer.h"
 
@@ -17,12 +18,12 @@ static int rel_close(double a, double b, double rtol, double atol) {
 
 TEST(golden_factorqvae_two_steps) {
     dq_trainer t;
-    char err[512];
-    int rc = dq_checkpoint_load(FIXTURES "golden_init.safetensors", &t, 0, NULL, err, sizeof err);
-    CHECK_MSG(rc == 0, "%s", err);
+    dq_errbuf e;
+    int rc = dq_checkpoint_load(FIXTURES "golden_init.safetensors", &t, 0, NULL, &e);
+    CHECK_MSG(rc == 0, "%s", e.msg);
     dq_safetensors io, after;
-    CHECK_MSG(dq_st_read(FIXTURES "golden_io.safetensors", &io, err, sizeof err) == 0, "%s", err);
-    CHECK_MSG(dq_st_read(FIXTURES "golden_after.safetensors", &after, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(dq_st_read(FIXTURES "golden_io.safetensors", &io, &e) == 0, "%s", e.msg);
+    CHECK_MSG(dq_st_read(FIXTURES "golden_after.safetensors", &after, &e) == 0, "%s", e.msg);
     const dq_st_tensor *x = dq_st_find(&io, "x"), *g1 = dq_st_find(&io, "g1"),
                        *g2 = dq_st_find(&io, "g2"), *perm = dq_st_find(&io, "perm"),
                        *losses = dq_st_find(&io, "losses");

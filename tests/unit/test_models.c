@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "harness.h"
 #include "model/friede.h"
 #include "model/head.h"
@@ -242,7 +242,8 @@ static const char *golden(const char *kind, char *why, size_t n) {
     char path[256], err[512];
     snprintf(path, sizeof path, FIXTURES "golden_%s.safetensors", kind);
     dq_safetensors st;
-    if (dq_st_read(path, &st, err, sizeof err)) return snprintf(why, n, "%s", err), why;
+    dq_errbuf e;
+    if (dq_st_read(path, &st, &e)) return snprintf(why, n, "%s", e.msg), why;
     dq_model_config c;
     const char *cj = dq_st_meta(&st, "config");
     if (!cj || dq_config_from_json(&c, cj, err, sizeof err)) {

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "model/model.h"
 #include "core/prefetch.h"
 #include "core/util.h"
 
@@ -87,13 +86,11 @@ static dq_prefetch *start(FILE *f, int batch, long long skip) {
     dq_header h;
     dq_read_header_or_die(r, &h);
     dq_header_free(&h);
-    dq_model_config cfg;
-    dq_config_defaults(&cfg, DQ_MODEL_QVAE);
-    cfg.H = H;
-    cfg.W = W;
-    cfg.channels = C;
-    cfg.batch = batch;
-    return dq_prefetch_start(r, &cfg, skip, dq_malloc, counting_free);
+    const int image[3] = {H, W, C};
+    dq_errbuf e;
+    dq_prefetch *p = dq_prefetch_start(r, batch, image, skip, dq_malloc, counting_free, &e);
+    if (!p) dq_die(DQ_EXIT_FAIL, "%s", e.msg);
+    return p;
 }
 
 /* Reads the whole stream in batches of `batch` after `skip` and checks every
@@ -110,8 +107,9 @@ static const char *check_batches(const int *sizes, int n, int batch, long long s
     dq_prefetch *p = start(f, batch, skip);
     long long got = 0;
     const uint8_t *b;
+    dq_errbuf e;
     why[0] = 0;
-    while (!why[0] && (b = dq_prefetch_next(p))) {
+    while (!why[0] && dq_prefetch_next(p, &b, &e) == 1) {
         for (int i = 0; i < batch && !why[0]; i++)
             for (int j = 0; j < IMG; j++)
                 if (b[i * IMG + j] != pixel(skip + got * batch + i, j)) {
@@ -121,8 +119,8 @@ static const char *check_batches(const int *sizes, int n, int batch, long long s
                 }
         got++;
     }
-    if (!why[0] && dq_prefetch_next(p))
-        snprintf(why, sizeof why, "batch %d, skip %lld: a batch after the end", batch, skip);
+    if (!why[0] && dq_prefetch_next(p, &b, &e) != 0)
+        snprintf(why, sizeof why, "batch %d, skip %lld: no plain end after the last batch", batch, skip);
     dq_prefetch_stop(p);
     if (!why[0] && got != want)
         snprintf(why, sizeof why, "batch %d, skip %lld: %lld batches, want %lld", batch, skip, got, want);
@@ -153,7 +151,7 @@ TEST(skip_passes_over_whole_and_partial_incoming_batches) {
     }
 }
 
-TEST(a_stream_ending_mid_batch_ends_with_null) {
+TEST(a_stream_ending_mid_batch_ends_without_the_partial_batch) {
     const char *why = check_batches(sizes, NSIZES, 5, 0); /* 4 batches, 2 images left over */
     CHECK_MSG(!why[0], "%s", why);
     why = check_batches(sizes, NSIZES, 23, 0); /* not one batch */
@@ -172,12 +170,13 @@ TEST(stop_before_the_end_frees_everything) {
     FILE *f = fmemopen(buf, len, "rb");
     int before = released_now();
     dq_prefetch *p = start(f, 8, 5);
-    const uint8_t *b = dq_prefetch_next(p);
-    CHECK(b);
+    const uint8_t *b, *next;
+    dq_errbuf e;
+    CHECK(dq_prefetch_next(p, &b, &e) == 1);
     /* the reader fills ahead meanwhile, never into the batch the caller holds */
     nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
     for (int i = 0; i < 8 * IMG; i++) CHECK(b[i] == pixel(5 + i / IMG, i % IMG));
-    CHECK(dq_prefetch_next(p));
+    CHECK(dq_prefetch_next(p, &next, &e) == 1);
     dq_prefetch_stop(p);
     CHECK(wait_released(before + 2));
     fclose(f);
@@ -216,37 +215,30 @@ TEST(stop_does_not_wait_for_a_blocked_read) {
     fclose(in);
 }
 
-/* Bad input in a child, which it ends: `got N` for each batch received first. */
-static const int *child_sizes;
-static int child_nsizes, child_truncate;
-static void read_all_in_child(void) {
-    dq_init("tool");
+/* Reads a stream of incoming batches of these sizes, cut short by `truncate`
+ * bytes, in batches of 4: the batches received before bad input, with its
+ * message in e, or -1 when none came. */
+static int batches_before_bad_input(const int *sizes, int n, size_t truncate, dq_errbuf *e) {
     size_t len;
-    char *buf = stream_of(child_sizes, child_nsizes, &len);
-    FILE *f = fmemopen(buf, len - (size_t)child_truncate, "rb");
+    char *buf = stream_of(sizes, n, &len);
+    FILE *f = fmemopen(buf, len - truncate, "rb");
     dq_prefetch *p = start(f, 4, 0);
-    for (int n = 1; dq_prefetch_next(p); n++) fprintf(stderr, "got %d\n", n);
-    exit(0);
+    const uint8_t *b;
+    int got = 0, rc;
+    while ((rc = dq_prefetch_next(p, &b, e)) == 1) got++;
+    dq_prefetch_stop(p);
+    fclose(f);
+    free(buf);
+    return rc < 0 ? got : -1;
 }
 
-TEST(bad_input_ends_the_process_after_the_batches_before_it) {
+TEST(bad_input_is_reported_after_the_batches_before_it) {
     static const int bad_shape[] = {4, 5, -1, 4};
-    child_sizes = bad_shape;
-    child_nsizes = 4;
-    child_truncate = 0;
-    char err[1024];
-    int status = dq_test_run_child(read_all_in_child, -1, -1, err, sizeof err);
-    CHECK_MSG(status == 65, "status %d", status);
-    CHECK_MSG(strcmp(err, "got 1\n"
-                          "got 2\n"
-                          "tool: stream: field 'x' is u8 with 4 dims; the model takes u8 [B,4,4,3]\n") == 0,
-              "stderr: %s", err);
-
+    dq_errbuf e;
+    CHECK(batches_before_bad_input(bad_shape, 4, 0, &e) == 2);
+    CHECK_MSG(strcmp(e.msg, "stream: field 'x' is u8 with 4 dims; the model takes u8 [B,4,4,3]") == 0,
+              "%s", e.msg);
     static const int good[] = {4, 4, 4};
-    child_sizes = good;
-    child_nsizes = 3;
-    child_truncate = 10;
-    status = dq_test_run_child(read_all_in_child, -1, -1, err, sizeof err);
-    CHECK_MSG(status == 65, "status %d", status);
-    CHECK_MSG(strncmp(err, "got 1\ngot 2\ntool: stream: truncated input", 41) == 0, "stderr: %s", err);
+    CHECK(batches_before_bad_input(good, 3, 10, &e) == 2);
+    CHECK_MSG(strncmp(e.msg, "stream: truncated input", 23) == 0, "%s", e.msg);
 }

@@ -1,6 +1,6 @@
-/* checkpoint.c: safetensors reading (validated, untrusted input) and writing,
- * and the disq checkpoint on top of it (see checkpoint.h). */
-#include "io/checkpoint.h"
+/* safetensors.c: safetensors reading (validated, untrusted input) and writing
+ * (see safetensors.h). */
+#include "io/safetensors.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +11,6 @@
 #include "core/json.h"
 #include "core/util.h"
 
-#define FORMAT_TAG "disq-checkpoint-1"
 #define MAX_HEADER_BYTES (100u << 20)
 
 static const char *st_dtype_names[DQ_NDTYPES] = {"U8", "I32", "F32", "F16", "BF16"};
@@ -122,15 +121,15 @@ int dq_st_write(const dq_safetensors *st, const char *path) {
     return dq_atomic_commit(&a);
 }
 
-static int st_fail(char *err, size_t errlen, int code, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int st_fail(char *err, size_t errlen, int code, const char *path, const char *fmt, ...) {
-    int n = snprintf(err, errlen, "%s: ", path);
-    if (n < 0 || (size_t)n >= errlen) return code;
+static int st_fail(dq_errbuf *e, int code, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int st_fail(dq_errbuf *e, int code, const char *path, const char *fmt, ...) {
+    char why[DQ_ERRLEN];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+    vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
+    dq_err_set(e, "%s: %s", path, why);
     return code;
 }
 
@@ -186,10 +185,10 @@ static int parse_entry(const char *key, const dq_json *v, size_t data_len, dq_st
     return 0;
 }
 
-int dq_st_read(const char *path, dq_safetensors *st, char *err, size_t errlen) {
+int dq_st_read(const char *path, dq_safetensors *st, dq_errbuf *e) {
     dq_st_init(st);
     FILE *f = fopen(path, "rb");
-    if (!f) return st_fail(err, errlen, DQ_EXIT_NOINPUT, path, "%s", strerror(errno));
+    if (!f) return st_fail(e, DQ_EXIT_NOINPUT, path, "%s", strerror(errno));
     size_t cap = 1 << 16, len = 0;
     unsigned char *buf = dq_malloc(cap);
     for (;;) {
@@ -203,17 +202,17 @@ int dq_st_read(const char *path, dq_safetensors *st, char *err, size_t errlen) {
     st->file = buf;
     if (rerr) {
         dq_st_free(st);
-        return st_fail(err, errlen, DQ_EXIT_NOINPUT, path, "read error");
+        return st_fail(e, DQ_EXIT_NOINPUT, path, "read error");
     }
     if (len < 8) {
         dq_st_free(st);
-        return st_fail(err, errlen, DQ_EXIT_DATA, path, "truncated safetensors file (%zu bytes)", len);
+        return st_fail(e, DQ_EXIT_DATA, path, "truncated safetensors file (%zu bytes)", len);
     }
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | buf[i];
     if (hlen > len - 8 || hlen > MAX_HEADER_BYTES) {
         dq_st_free(st);
-        return st_fail(err, errlen, DQ_EXIT_DATA, path,
+        return st_fail(e, DQ_EXIT_DATA, path,
                        "header length %llu exceeds the file's %zu bytes (truncated or not safetensors)",
                        (unsigned long long)hlen, len);
     }
@@ -222,7 +221,7 @@ int dq_st_read(const char *path, dq_safetensors *st, char *err, size_t errlen) {
     dq_errbuf je;
     if (dq_json_parse((const char *)buf + 8, (size_t)hlen, &root, &je) != 0) {
         dq_st_free(st);
-        return st_fail(err, errlen, DQ_EXIT_DATA, path, "bad header JSON: %s", je.msg);
+        return st_fail(e, DQ_EXIT_DATA, path, "bad header JSON: %s", je.msg);
     }
     const unsigned char *data = buf + 8 + hlen;
     size_t data_len = len - 8 - (size_t)hlen;
@@ -270,182 +269,7 @@ int dq_st_read(const char *path, dq_safetensors *st, char *err, size_t errlen) {
     dq_json_free(&root);
     if (rc) {
         dq_st_free(st);
-        return st_fail(err, errlen, DQ_EXIT_DATA, path, "%s", why);
+        return st_fail(e, DQ_EXIT_DATA, path, "%s", why);
     }
     return 0;
-}
-
-/* ---- disq checkpoints ---- */
-
-static const char *group_names[DQ_NGROUPS] = {"model", "disc"};
-
-int dq_checkpoint_save(const char *path, const dq_trainer *t, const char *dataset_json) {
-    const dq_param_set *P = &t->model.params;
-    dq_safetensors st;
-    dq_st_init(&st);
-    for (int i = 0; i < P->n; i++)
-        dq_st_add(&st, P->p[i].name, DQ_F32, P->p[i].ndim, P->p[i].shape, DQ_HOST_W(P, i));
-    char key[64], val[64];
-    for (int g = 0; g < DQ_NGROUPS; g++) {
-        const dq_adam *o = &t->opt[g];
-        if (o->total == 0) continue;
-        int64_t shape[1] = {(int64_t)o->total};
-        snprintf(key, sizeof key, "optim.%s.m", group_names[g]);
-        dq_st_add(&st, key, DQ_F32, 1, shape, o->m);
-        snprintf(key, sizeof key, "optim.%s.v", group_names[g]);
-        dq_st_add(&st, key, DQ_F32, 1, shape, o->v);
-        snprintf(key, sizeof key, "optim.%s.step", group_names[g]);
-        snprintf(val, sizeof val, "%lld", o->step);
-        dq_st_set_meta(&st, key, val);
-        snprintf(key, sizeof key, "sched.%s.epoch", group_names[g]);
-        snprintf(val, sizeof val, "%lld", t->sched[g].epoch);
-        dq_st_set_meta(&st, key, val);
-        snprintf(key, sizeof key, "sched.%s.lr", group_names[g]);
-        snprintf(val, sizeof val, "%.17g", t->sched[g].lr);
-        dq_st_set_meta(&st, key, val);
-    }
-    dq_jbuf cfg = {0};
-    dq_config_to_json(&t->model.cfg, &cfg);
-    dq_st_set_meta(&st, "format", FORMAT_TAG);
-    dq_st_set_meta(&st, "config", cfg.s);
-    free(cfg.s);
-    snprintf(val, sizeof val, "%lld", t->step);
-    dq_st_set_meta(&st, "step", val);
-    if (dataset_json) dq_st_set_meta(&st, "dataset_header", dataset_json);
-    int rc = dq_st_write(&st, path);
-    int e = errno;
-    dq_st_free(&st);
-    errno = e;
-    return rc;
-}
-
-static int meta_ll(const dq_safetensors *st, const char *key, long long *out) {
-    const char *s = dq_st_meta(st, key);
-    return s ? dq_parse_ll(s, out) : -1;
-}
-
-/* Copy a stored float tensor of exactly the expected shape. */
-static int load_f32(const dq_safetensors *st, const char *name, int ndim, const int64_t *shape,
-                    float *dst, char *why, size_t whylen) {
-    const dq_st_tensor *t = dq_st_find(st, name);
-    if (!t) {
-        snprintf(why, whylen, "lacks tensor '%s'", name);
-        return -1;
-    }
-    int same = t->dtype == DQ_F32 && t->ndim == ndim;
-    for (int i = 0; same && i < ndim; i++) same = t->shape[i] == shape[i];
-    if (!same) {
-        snprintf(why, whylen, "tensor '%s' is %s with %d dimensions [%lld, ...], the config needs f32 [%lld, ...]",
-                 name, dq_dtype_name(t->dtype), t->ndim, t->ndim ? (long long)t->shape[0] : 0LL,
-                 ndim ? (long long)shape[0] : 0LL);
-        return -1;
-    }
-    memcpy(dst, t->data, t->nbytes);
-    return 0;
-}
-
-static int load_state(const dq_safetensors *st, dq_trainer *t, int full, char *why, size_t whylen) {
-    const dq_param_set *P = &t->model.params;
-    for (int i = 0; i < P->n; i++)
-        if (load_f32(st, P->p[i].name, P->p[i].ndim, P->p[i].shape, DQ_HOST_W(P, i), why, whylen))
-            return -1;
-    if (!full) return 0;
-    long long step;
-    if (meta_ll(st, "step", &step) || step < 0) {
-        snprintf(why, whylen, "metadata 'step' is missing or bad");
-        return -1;
-    }
-    t->step = step;
-    char key[64];
-    for (int g = 0; g < DQ_NGROUPS; g++) {
-        dq_adam *o = &t->opt[g];
-        if (o->total == 0) continue;
-        int64_t shape[1] = {(int64_t)o->total};
-        snprintf(key, sizeof key, "optim.%s.m", group_names[g]);
-        if (load_f32(st, key, 1, shape, o->m, why, whylen)) return -1;
-        snprintf(key, sizeof key, "optim.%s.v", group_names[g]);
-        if (load_f32(st, key, 1, shape, o->v, why, whylen)) return -1;
-        long long v;
-        double lr;
-        snprintf(key, sizeof key, "optim.%s.step", group_names[g]);
-        int bad = meta_ll(st, key, &v) || v < 0;
-        if (!bad) o->step = v;
-        snprintf(key, sizeof key, "sched.%s.epoch", group_names[g]);
-        bad = bad || meta_ll(st, key, &v) || v < 0;
-        if (!bad) t->sched[g].epoch = v;
-        snprintf(key, sizeof key, "sched.%s.lr", group_names[g]);
-        const char *s = dq_st_meta(st, key);
-        bad = bad || !s || dq_parse_double(s, &lr);
-        if (bad) {
-            snprintf(why, whylen, "optimizer state of '%s' is missing or bad", group_names[g]);
-            return -1;
-        }
-        t->sched[g].lr = lr;
-    }
-    return 0;
-}
-
-int dq_checkpoint_load(const char *path, dq_trainer *t, int full, char **dataset_json,
-                       char *err, size_t errlen) {
-    dq_safetensors st;
-    int rc = dq_st_read(path, &st, err, errlen);
-    if (rc) return rc;
-    char why[512];
-    dq_model_config cfg;
-    const char *tag = dq_st_meta(&st, "format"), *cfg_json = dq_st_meta(&st, "config");
-    if (!tag || strcmp(tag, FORMAT_TAG) != 0 || !cfg_json) {
-        snprintf(why, sizeof why, "not a disq checkpoint (metadata 'format' is not %s or 'config' is missing)",
-                 FORMAT_TAG);
-        rc = -1;
-    } else if (dq_config_from_json(&cfg, cfg_json, why, sizeof why) != 0 ||
-               dq_config_check(&cfg, why, sizeof why) != 0) {
-        rc = -1;
-    } else {
-        dq_trainer_init(t, &cfg, 0);
-        if (load_state(&st, t, full, why, sizeof why) != 0) {
-            dq_trainer_free(t);
-            rc = -1;
-        }
-    }
-    if (rc == 0 && dataset_json) {
-        const char *h = dq_st_meta(&st, "dataset_header");
-        *dataset_json = h ? dq_strdup(h) : NULL;
-    }
-    dq_st_free(&st);
-    if (rc) return st_fail(err, errlen, DQ_EXIT_DATA, path, "%s", why);
-    return 0;
-}
-
-char *dq_header_to_json(const dq_header *h) {
-    dq_jbuf b = {0};
-    dq_jbuf_puts(&b, "{\"dataset\": ");
-    if (h->dataset) dq_jbuf_string(&b, h->dataset);
-    else dq_jbuf_puts(&b, "null");
-    dq_jbuf_puts(&b, ", \"factors\": [");
-    for (int i = 0; i < h->nfactors; i++) {
-        dq_jbuf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
-        dq_jbuf_string(&b, h->factors[i].name);
-        dq_jbuf_printf(&b, ", \"size\": %d}", h->factors[i].size);
-    }
-    dq_jbuf_puts(&b, "], \"shape\": [");
-    for (int i = 0; i < h->ndim; i++) dq_jbuf_printf(&b, "%s%lld", i ? ", " : "", (long long)h->shape[i]);
-    dq_jbuf_puts(&b, "]}");
-    return b.s;
-}
-
-void dq_checkpoint_load_or_die(const char *path, dq_trainer *t, int full, char **dataset_json) {
-    char err[1024];
-    int rc = dq_checkpoint_load(path, t, full, dataset_json, err, sizeof err);
-    if (rc) dq_die(rc, "%s", err);
-}
-
-void dq_check_stream_images_or_die(const dq_model_config *c, const dq_header *h,
-                                   const char *ckpt) {
-    if (h->ndim != 3)
-        dq_die(DQ_EXIT_DATA, "stream header has no image shape [H, W, C]; %s's model takes %dx%dx%d",
-               ckpt, c->H, c->W, c->channels);
-    if (h->shape[0] != c->H || h->shape[1] != c->W || h->shape[2] != c->channels)
-        dq_die(DQ_EXIT_DATA, "stream images are %lldx%lldx%lld but %s's model takes %dx%dx%d",
-               (long long)h->shape[0], (long long)h->shape[1], (long long)h->shape[2], ckpt, c->H,
-               c->W, c->channels);
 }

@@ -1,0 +1,158 @@
+/* training.c: see training.h. */
+#include "model/training.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/prefetch.h"
+#include "core/util.h"
+#include "model/checkpoint.h"
+#include "nn/op.h"
+
+static volatile sig_atomic_t stop_signal;
+static void on_stop(int sig) { stop_signal = sig; }
+
+/* A run's state beside the trainer. */
+typedef struct {
+    dq_trainer *t;
+    const dq_training_options *o;
+    long long steps, start_step;
+    dq_atomic log_file;
+    FILE *log; /* NULL without a log */
+    double t0, last_report;
+} run;
+
+static int save(const run *r, dq_errbuf *e) {
+    dq_trainer_sync_host(r->t);
+    if (dq_checkpoint_save(r->o->ckpt, r->t, r->o->dataset_json) == 0) return 0;
+    dq_err_set(e, "%s: cannot write checkpoint: %s", r->o->ckpt, strerror(errno));
+    return DQ_EXIT_IO;
+}
+
+/* A resumed run's log starts with the rows the earlier runs wrote up to the
+ * checkpoint's step, so the file stays one complete record of the training. */
+static void keep_logged_steps(const char *path, long long upto, FILE *out) {
+    FILE *in = fopen(path, "r");
+    if (!in) return; /* no earlier log: nothing to keep */
+    char line[1024];
+    while (fgets(line, sizeof line, in)) {
+        char *end;
+        long long step = strtoll(line, &end, 10);
+        if (end != line && *end == '\t' && step <= upto) fputs(line, out);
+    }
+    fclose(in);
+}
+
+static int open_log(run *r, dq_errbuf *e) {
+    const char *path = r->o->log_path;
+    if (!path) return 0;
+    r->log = dq_atomic_open(&r->log_file, path);
+    if (!r->log) {
+        dq_err_set(e, "%s: %s", path, strerror(errno));
+        return DQ_EXIT_IO;
+    }
+    fprintf(r->log, "step\tloss\trecon\tkl\ttc\tdisc\ttau\tlr\tseconds\n");
+    if (r->o->resume) keep_logged_steps(path, r->t->step, r->log);
+    return 0;
+}
+
+static void format_eta(double sec, char *buf, size_t n) {
+    if (!isfinite(sec) || sec < 0) snprintf(buf, n, "?");
+    else if (sec < 3600) snprintf(buf, n, "%dm%02ds", (int)sec / 60, (int)sec % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)sec / 3600, ((int)sec / 60) % 60);
+}
+
+/* The log row of the iteration just done and, at most once a second and at
+ * the last iteration, the progress line. */
+static void report(run *r, const dq_step_stats *st) {
+    const long long step = r->t->step;
+    const int batch = r->t->model.cfg.batch;
+    if (r->log)
+        fprintf(r->log, "%lld\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.3f\n", step, st->loss,
+                st->recon, st->kl, st->tc, st->disc, st->tau, st->lr, dq_now() - r->t0);
+    double now = dq_now();
+    if (now - r->last_report < 1.0 && step != r->steps) return;
+    double rate = (double)(step - r->start_step) * batch / (now - r->t0);
+    char eta[32];
+    format_eta((double)(r->steps - step) * batch / rate, eta, sizeof eta);
+    fprintf(stderr, "%s: step %lld/%lld loss %.5g recon %.5g kl %.4g tc %.4g disc %.4g tau %.4g lr %.3g %.1f img/s ETA %s\n",
+            dq_progname, step, r->steps, st->loss, st->recon, st->kl, st->tc, st->disc, st->tau,
+            st->lr, rate, eta);
+    r->last_report = now;
+}
+
+/* Iterations until the last, the end of the input or a signal, with the
+ * checkpoints between: 0, or an exit status with e. */
+static int iterate(run *r, dq_prefetch *input, dq_errbuf *e) {
+    dq_trainer *t = r->t;
+    const long long save_every = r->o->save_every;
+    dq_step_stats st = {0};
+    while (t->step < r->steps && !stop_signal) {
+        const uint8_t *images;
+        int rc = dq_prefetch_next(input, &images, e);
+        if (rc <= 0) return rc < 0 ? DQ_EXIT_DATA : 0;
+        dq_train_step(t, images, t->model.cfg.batch, NULL, &st);
+        report(r, &st);
+        if (save_every && t->step % save_every == 0 && t->step < r->steps && (rc = save(r, e)))
+            return rc;
+    }
+    return 0;
+}
+
+/* The iterations and the final checkpoint: 0, or an exit status with e. */
+static int train(run *r, dq_reader *in, dq_errbuf *e) {
+    const dq_model_config *cfg = &r->t->model.cfg;
+    const int image[3] = {cfg->H, cfg->W, cfg->channels};
+    /* a resumed run sees the stream from the start again: skip what was used */
+    dq_prefetch *input = dq_prefetch_start(in, cfg->batch, image, r->t->step * (long long)cfg->batch,
+                                           op_host_alloc, op_host_free, e);
+    if (!input) {
+        dq_reader_free(in);
+        return DQ_EXIT_FAIL;
+    }
+    r->start_step = r->t->step;
+    r->t0 = r->last_report = dq_now();
+    int rc = iterate(r, input, e);
+    dq_prefetch_stop(input);
+    return rc ? rc : save(r, e);
+}
+
+static void say_why_stopped(const run *r) {
+    if (stop_signal)
+        fprintf(stderr, "%s: %s at step %lld; checkpoint %s written\n", dq_progname,
+                stop_signal == SIGINT ? "interrupted" : "terminated", r->t->step, r->o->ckpt);
+    else if (r->t->step < r->steps)
+        fprintf(stderr, "%s: stream ended at step %lld of %lld; checkpoint %s written\n", dq_progname,
+                r->t->step, r->steps, r->o->ckpt);
+}
+
+int dq_training_run(dq_trainer *t, dq_reader *in, const dq_training_options *o, int *stopped_by,
+                    dq_errbuf *e) {
+    run r = {.t = t, .o = o, .steps = o->steps};
+    if (r.steps < 0) /* the reference: 50k iterations of 512 for factor models, 100k of 256 else */
+        r.steps = dq_model_kind_is_factor(t->model.cfg.kind) ? 50000 : 100000;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESTART;
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int rc = open_log(&r, e);
+    if (rc) dq_reader_free(in);
+    else rc = train(&r, in, e);
+    if (r.log && rc) dq_atomic_abort(&r.log_file);
+    else if (r.log && dq_atomic_commit(&r.log_file) != 0) {
+        dq_err_set(e, "%s: %s", o->log_path, strerror(errno));
+        rc = DQ_EXIT_IO;
+    }
+    if (rc == 0) say_why_stopped(&r);
+    *stopped_by = stop_signal;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return rc;
+}
