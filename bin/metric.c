@@ -339,19 +339,19 @@ static void write_png(const options *o, const context *cx) {
                                  (const char *const *)cx->factor_names, cx->active};
     dq_image parts[2], out;
     int w = 0, h = 0;
+    dq_errbuf e;
     for (int i = 0; i < n; i++) {
-        dq_heatmap_draw(&maps[i], &parts[i]);
+        if (dq_heatmap_draw(&maps[i], &parts[i], &e)) dq_die(DQ_EXIT_FAIL, "%s", e.msg);
         w += parts[i].width;
         h = parts[i].height > h ? parts[i].height : h;
     }
-    dq_image_init(&out, w, h, (const unsigned char[3]){255, 255, 255});
+    if (dq_image_init(&out, w, h, (const unsigned char[3]){255, 255, 255}, &e)) dq_die(DQ_EXIT_FAIL, "%s", e.msg);
     for (int i = 0, x = 0; i < n; x += parts[i].width, i++) {
         for (int y = 0; y < parts[i].height; y++)
             memcpy(out.rgb + ((size_t)y * w + x) * 3, parts[i].rgb + (size_t)y * parts[i].width * 3,
                    (size_t)parts[i].width * 3);
         dq_image_free(&parts[i]);
     }
-    dq_errbuf e;
     if (dq_png_write(o->png, out.rgb, out.height, out.width, 3, &e)) dq_die(DQ_EXIT_IO, "%s", e.msg);
     dq_image_free(&out);
 }

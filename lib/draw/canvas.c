@@ -7,15 +7,18 @@
 #include "draw/font.h"
 #include "core/util.h"
 
-void dq_image_init(dq_image *im, int width, int height, const unsigned char bg[3]) {
+int dq_image_init(dq_image *im, int width, int height, const unsigned char bg[3], dq_errbuf *e) {
     size_t bytes;
     if (width <= 0 || height <= 0 || width > 1 << 15 || height > 1 << 15 ||
-        dq_mul_size((size_t)width * 3, (size_t)height, &bytes))
-        dq_die(DQ_EXIT_FAIL, "image size %dx%d is out of range", width, height);
+        dq_mul_size((size_t)width * 3, (size_t)height, &bytes)) {
+        dq_err_set(e, "image size %dx%d is out of range", width, height);
+        return -1;
+    }
     im->width = width;
     im->height = height;
     im->rgb = dq_malloc(bytes);
     for (size_t i = 0; i < bytes; i += 3) memcpy(im->rgb + i, bg, 3);
+    return 0;
 }
 
 void dq_image_free(dq_image *im) {

@@ -5,7 +5,8 @@
  * Drawing clips to the image, so labels may run off an edge safely.
  *
  *   dq_image im;
- *   dq_image_init(&im, 200, 100, white);
+ *   dq_errbuf e;
+ *   if (dq_image_init(&im, 200, 100, white, &e)) ...;      // e.msg says why
  *   dq_draw_text(&im, 4, 4, "shape", 2, black);           // left to right
  *   dq_draw_text_vertical(&im, 4, 90, "scale", 1, black); // bottom to top
  *   dq_png_write(path, im.rgb, im.height, im.width, 3, &e);
@@ -14,13 +15,16 @@
 #ifndef DISQ_CANVAS_H
 #define DISQ_CANVAS_H
 
+#include "core/error.h"
+
 typedef struct {
     int width, height;
     unsigned char *rgb; /* width * height * 3 */
 } dq_image;
 
-/* Allocate a width x height image filled with bg (dies on absurd sizes). */
-void dq_image_init(dq_image *im, int width, int height, const unsigned char bg[3]);
+/* Allocate a width x height image filled with bg.  Returns -1 with the
+ * message in e (and no image to free) when a side is not in 1..32768. */
+int dq_image_init(dq_image *im, int width, int height, const unsigned char bg[3], dq_errbuf *e);
 void dq_image_free(dq_image *im);
 
 /* Fill a rectangle, clipped to the image. */

@@ -27,14 +27,14 @@ static int widest(const char *const *labels, int n) {
     return w;
 }
 
-void dq_heatmap_draw(const dq_heatmap *h, dq_image *im) {
+int dq_heatmap_draw(const dq_heatmap *h, dq_image *im, dq_errbuf *e) {
     int left = PAD + widest(h->row_labels, h->rows) + PAD;
     int top = PAD + DQ_FONT_LINE * 2;
     int bottom = PAD + widest(h->col_labels, h->cols) + PAD;
     int width = left + h->cols * CELL_W + PAD, height = top + h->rows * CELL_H + bottom;
     int title_w = PAD + dq_font_text_width(h->title, 2) + PAD;
     if (width < title_w) width = title_w;
-    dq_image_init(im, width, height, white);
+    if (dq_image_init(im, width, height, white, e)) return -1;
     dq_draw_text(im, PAD, PAD / 2, h->title, 2, black);
     for (int r = 0; r < h->rows; r++) {
         int y = top + r * CELL_H;
@@ -62,4 +62,5 @@ void dq_heatmap_draw(const dq_heatmap *h, dq_image *im) {
         dq_draw_text_vertical(im, x, top + h->rows * CELL_H + PAD + dq_font_text_width(h->col_labels[c], 1) - 1,
                               h->col_labels[c], 1, black);
     }
+    return 0;
 }

@@ -18,7 +18,8 @@ typedef struct {
     const unsigned char *dimmed;    /* rows entries, or NULL */
 } dq_heatmap;
 
-/* Render into im (initialised here; free with dq_image_free). */
-void dq_heatmap_draw(const dq_heatmap *h, dq_image *im);
+/* Render into im (initialised here; free with dq_image_free).  Returns -1
+ * with the message in e when the picture would be too large. */
+int dq_heatmap_draw(const dq_heatmap *h, dq_image *im, dq_errbuf *e);
 
 #endif

@@ -18,7 +18,8 @@ static int is_black(const dq_image *im, int x, int y) {
 
 TEST(text_draws_glyph_rows) {
     dq_image im;
-    dq_image_init(&im, 8, 8, white);
+    dq_errbuf e;
+    CHECK(dq_image_init(&im, 8, 8, white, &e) == 0);
     dq_draw_text(&im, 0, 0, "T", 1, black);
     for (int x = 0; x < 5; x++) CHECK(is_black(&im, x, 0)); /* the bar of the T */
     CHECK(is_black(&im, 2, 6) && !is_black(&im, 0, 6));      /* its stem */
@@ -27,7 +28,8 @@ TEST(text_draws_glyph_rows) {
 
 TEST(vertical_text_reads_upwards) {
     dq_image im;
-    dq_image_init(&im, 8, 8, white);
+    dq_errbuf e;
+    CHECK(dq_image_init(&im, 8, 8, white, &e) == 0);
     dq_draw_text_vertical(&im, 0, 7, "T", 1, black);
     for (int y = 3; y <= 7; y++) CHECK(is_black(&im, 0, y)); /* the bar becomes the left column */
     CHECK(!is_black(&im, 0, 2));
@@ -36,11 +38,19 @@ TEST(vertical_text_reads_upwards) {
 
 TEST(drawing_clips_at_edges) {
     dq_image im;
-    dq_image_init(&im, 4, 4, white);
+    dq_errbuf e;
+    CHECK(dq_image_init(&im, 4, 4, white, &e) == 0);
     dq_draw_text(&im, -3, -3, "WWW", 3, black);
     dq_image_fill_rect(&im, 2, 2, 100, 100, black);
     CHECK(is_black(&im, 3, 3));
     dq_image_free(&im);
+}
+
+TEST(image_size_out_of_range_is_an_error) {
+    dq_image im;
+    dq_errbuf e;
+    CHECK(dq_image_init(&im, 40000, 4, white, &e) == -1);
+    CHECK(strstr(e.msg, "image size 40000x4 is out of range") != NULL);
 }
 
 TEST(heatmap_png_round_trip) {
@@ -51,9 +61,9 @@ TEST(heatmap_png_round_trip) {
     unsigned char dim[3] = {0, 1, 0};
     dq_heatmap h = {"NMI", 3, 2, v, 1.0, rows, cols, dim};
     dq_image im;
-    dq_heatmap_draw(&h, &im);
-    CHECK(im.width >= 2 * 36 && im.height >= 3 * 24 + dq_font_text_width("shape", 1));
     dq_errbuf e;
+    CHECK_MSG(dq_heatmap_draw(&h, &im, &e) == 0, "%s", e.msg);
+    CHECK(im.width >= 2 * 36 && im.height >= 3 * 24 + dq_font_text_width("shape", 1));
     CHECK_MSG(dq_png_write(path, im.rgb, im.height, im.width, 3, &e) == 0, "%s", e.msg);
     unsigned char *back;
     int h2, w2;
