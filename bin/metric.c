@@ -196,10 +196,9 @@ typedef struct {
     dq_gapst sums;
 } gapst_run;
 
-static void add_gapst_images(const dq_tensor *x, int64_t batch_no, void *ctx) {
+static int add_gapst_images(const dq_tensor *x, int64_t batch_no, void *ctx, dq_errbuf *e) {
     gapst_run *g = ctx;
-    dq_errbuf e;
-    if (dq_gapst_add_images(&g->model, x, batch_no, &g->sums, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
+    return dq_gapst_add_images(&g->model, x, batch_no, &g->sums, e);
 }
 
 static void load_gapst_model(const char *path, gapst_run *g) {
@@ -299,7 +298,7 @@ static void run_infomec(context *cx, const options *o, dq_report *r) {
 }
 
 static void run_interventions(const options *o, const dq_metric_input *in, dq_report *r) {
-    char err[256];
+    dq_errbuf e;
     for (int m = FACTORVAE; m <= BETAVAE; m++) {
         if (!o->want[m]) continue;
         int pairs = m == BETAVAE, f = in->header.nfactors;
@@ -308,8 +307,8 @@ static void run_interventions(const options *o, const dq_metric_input *in, dq_re
             for (int64_t i = 0; i < in->rows; i++) f = in->fixed[i] + 1 > f ? in->fixed[i] + 1 : f;
         }
         dq_votes v;
-        if (dq_votes_split(in->vote, in->fixed, in->rows, f, 2, pairs, &v, err, sizeof err))
-            dq_die(DQ_EXIT_DATA, "%s: %s", metric_info[m].name, err);
+        if (dq_votes_split(in->vote, in->fixed, in->rows, f, 2, pairs, &v, &e))
+            dq_die(DQ_EXIT_DATA, "%s: %s", metric_info[m].name, e.msg);
         int64_t tr, te;
         choose_split(o, v.count, 1, "votes", &tr, &te);
         dq_intervention_scores sc;
@@ -376,7 +375,8 @@ int main(int argc, char **argv) {
                              (row_needs & PIXELS) != 0, keep,
                              o.want[GAPST] ? add_gapst_images : NULL, &gapst};
     dq_metric_input in;
-    dq_metric_read(stdin, "stdin", &req, &in);
+    dq_errbuf e;
+    if (dq_metric_read(stdin, "stdin", &req, &in, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
     if (in.rows_seen == 0) dq_die(DQ_EXIT_DATA, "stdin: the stream has no rows");
 
     dq_report *report = dq_report_new();
@@ -420,6 +420,7 @@ int main(int argc, char **argv) {
     }
     if (o.png) write_png(&o, &cx);
     dq_report_write(report, o.format, stdout);
+    dq_fflush_or_die(stdout, "stdout");
 
     dq_report_free(report);
     for (int i = 0; cx.latent_names && i < in.d; i++) free(cx.latent_names[i]);

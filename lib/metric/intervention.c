@@ -2,7 +2,6 @@
 #include "metric/intervention.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,28 +10,27 @@
 #include "core/util.h"
 
 int dq_votes_split(const int32_t *vote, const int32_t *fixed, int64_t n, int f, int min_rows,
-                   int pairs, dq_votes *out, char *err, size_t errlen) {
+                   int pairs, dq_votes *out, dq_errbuf *e) {
     memset(out, 0, sizeof *out);
     int64_t cap = 0;
     for (int64_t i = 0; i < n;) {
         int64_t j = i + 1;
         while (j < n && vote[j] == vote[i]) {
             if (fixed[j] != fixed[i]) {
-                snprintf(err, errlen, "vote %d: field 'fixed' changes inside the vote (row %lld)", vote[i],
-                         (long long)j);
+                dq_err_set(e, "vote %d: field 'fixed' changes inside the vote (row %lld)", vote[i], (long long)j);
                 dq_votes_free(out);
                 return -1;
             }
             j++;
         }
         if (fixed[i] < 0 || fixed[i] >= f) {
-            snprintf(err, errlen, "vote %d: fixed factor %d is not one of the %d factors", vote[i], fixed[i], f);
+            dq_err_set(e, "vote %d: fixed factor %d is not one of the %d factors", vote[i], fixed[i], f);
             dq_votes_free(out);
             return -1;
         }
         if (j - i < min_rows || (pairs && (j - i) % 2)) {
-            snprintf(err, errlen, "vote %d has %lld rows; want %s%d", vote[i], (long long)(j - i),
-                     pairs ? "an even number, at least " : "at least ", min_rows);
+            dq_err_set(e, "vote %d has %lld rows; want %s%d", vote[i], (long long)(j - i),
+                       pairs ? "an even number, at least " : "at least ", min_rows);
             dq_votes_free(out);
             return -1;
         }
@@ -169,3 +167,4 @@ int dq_betavae(const float *z, int d, const dq_votes *v, int64_t n_train, int64_
     free(feat);
     return status;
 }
+

@@ -18,8 +18,9 @@
 #ifndef DISQ_INTERVENTION_H
 #define DISQ_INTERVENTION_H
 
-#include <stddef.h>
 #include <stdint.h>
+
+#include "core/error.h"
 
 typedef struct {
     int64_t count;
@@ -27,11 +28,11 @@ typedef struct {
     int32_t *fixed;       /* its fixed factor */
 } dq_votes;
 
-/* Split rows into votes.  Returns -1 with a message in err when `fixed`
+/* Split rows into votes.  Returns -1 with a message in e when `fixed`
  * changes inside a vote, names a factor outside 0..f-1, or a vote has fewer
  * than min_rows rows or (pairs) an odd number of rows. */
 int dq_votes_split(const int32_t *vote, const int32_t *fixed, int64_t n, int f, int min_rows,
-                   int pairs, dq_votes *out, char *err, size_t errlen);
+                   int pairs, dq_votes *out, dq_errbuf *e);
 void dq_votes_free(dq_votes *v);
 
 typedef struct {

@@ -16,12 +16,18 @@ static void *grow_rows(void *p, int64_t *cap, int64_t need, size_t row_bytes) {
     return dq_realloc(p, (size_t)c * row_bytes);
 }
 
-static const dq_tensor *require(const dq_batch *b, const char *name, int64_t batch_no) {
+/* The tensor `name` of batch b, or NULL with the message in e. */
+static const dq_tensor *require(const dq_batch *b, const char *name, int64_t batch_no, dq_errbuf *e) {
     dq_field *f = dq_map_find(b, name);
-    if (!f) dq_die(DQ_EXIT_DATA, "batch %lld has no field '%s'", (long long)batch_no, name);
-    if (!f->is_tensor) dq_die(DQ_EXIT_DATA, "batch %lld: field '%s' is not a tensor", (long long)batch_no, name);
-    if (f->t.ndim < 1) dq_die(DQ_EXIT_DATA, "batch %lld: field '%s' is a scalar, want rows", (long long)batch_no, name);
-    return &f->t;
+    if (!f)
+        dq_err_set(e, "batch %lld has no field '%s'", (long long)batch_no, name);
+    else if (!f->is_tensor)
+        dq_err_set(e, "batch %lld: field '%s' is not a tensor", (long long)batch_no, name);
+    else if (f->t.ndim < 1)
+        dq_err_set(e, "batch %lld: field '%s' is a scalar, want rows", (long long)batch_no, name);
+    else
+        return &f->t;
+    return NULL;
 }
 
 static int64_t row_width(const dq_tensor *t) {
@@ -30,11 +36,114 @@ static int64_t row_width(const dq_tensor *t) {
     return w;
 }
 
-static void check_rows(const dq_tensor *t, const char *name, int64_t rows, const char *first,
-                       int64_t batch_no) {
-    if (t->shape[0] != rows)
-        dq_die(DQ_EXIT_DATA, "batch %lld: field '%s' has %lld rows but '%s' has %lld",
-               (long long)batch_no, name, (long long)t->shape[0], first, (long long)rows);
+static int take_factors(dq_metric_input *o, const dq_tensor *t, int64_t keep, int64_t batch_no,
+                        int64_t *cap, dq_errbuf *e) {
+    int f = (int)row_width(t);
+    if (t->dtype != DQ_I32 && t->dtype != DQ_U8) {
+        dq_err_set(e, "batch %lld: field 's' has dtype %s, want i32", (long long)batch_no,
+                   dq_dtype_name(t->dtype));
+        return -1;
+    }
+    if (o->rows_seen == 0) o->f = f;
+    if (f != o->f) {
+        dq_err_set(e, "batch %lld: field 's' has %d columns, earlier batches %d", (long long)batch_no, f, o->f);
+        return -1;
+    }
+    if (o->header.nfactors && f != o->header.nfactors) {
+        dq_err_set(e, "field 's' has %d columns but the header lists %d factors", f, o->header.nfactors);
+        return -1;
+    }
+    if (keep == 0) return 0;
+    int32_t *all = dq_malloc((size_t)dq_tensor_numel(t) * sizeof *all + 1);
+    dq_tensor_to_i32(t, all);
+    for (int64_t i = 0; i < keep * f; i++) {
+        int j = (int)(i % f);
+        int size = o->header.nfactors ? o->header.factors[j].size : 0;
+        if (all[i] < 0 || (size > 0 && all[i] >= size)) {
+            dq_err_set(e, "batch %lld: s[%lld][%d] = %d is outside factor '%s' (size %d)", (long long)batch_no,
+                       (long long)(i / f), j, all[i], o->header.nfactors ? o->header.factors[j].name : "?", size);
+            free(all);
+            return -1;
+        }
+    }
+    o->s = grow_rows(o->s, cap, o->rows + keep, (size_t)f * sizeof *o->s);
+    memcpy(o->s + o->rows * f, all, (size_t)(keep * f) * sizeof *all);
+    free(all);
+    return 0;
+}
+
+static int take_latent(dq_metric_input *o, const dq_tensor *t, const char *name, int64_t keep,
+                       int64_t batch_no, int64_t *cap, dq_errbuf *e) {
+    int d = (int)row_width(t);
+    int discrete = t->dtype == DQ_I32 || t->dtype == DQ_U8;
+    if (o->rows_seen == 0) {
+        o->d = d;
+        o->discrete = discrete;
+    }
+    if (d != o->d) {
+        dq_err_set(e, "batch %lld: field '%s' has width %d, earlier batches %d", (long long)batch_no, name, d,
+                   o->d);
+        return -1;
+    }
+    if (d == 0) {
+        dq_err_set(e, "field '%s' has no columns", name);
+        return -1;
+    }
+    float *all = dq_malloc((size_t)dq_tensor_numel(t) * sizeof *all + 1);
+    dq_tensor_to_f32(t, all);
+    for (int64_t i = 0; i < keep * d; i++)
+        if (!isfinite(all[i])) {
+            dq_err_set(e, "batch %lld: %s[%lld][%d] is %s; metrics need finite latents", (long long)batch_no,
+                       name, (long long)(i / d), (int)(i % d), isnan(all[i]) ? "NaN" : "infinite");
+            free(all);
+            return -1;
+        }
+    o->latent = grow_rows(o->latent, cap, o->rows + keep, (size_t)d * sizeof *o->latent);
+    memcpy(o->latent + o->rows * d, all, (size_t)(keep * d) * sizeof *all);
+    free(all);
+    return 0;
+}
+
+static int take_column(int32_t **dst, const dq_tensor *t, const char *name, int64_t at, int64_t keep,
+                       int64_t batch_no, int64_t *cap, dq_errbuf *e) {
+    if (t->ndim != 1 || (t->dtype != DQ_I32 && t->dtype != DQ_U8)) {
+        dq_err_set(e, "batch %lld: field '%s' must be i32 [B]", (long long)batch_no, name);
+        return -1;
+    }
+    int32_t *all = dq_malloc((size_t)t->shape[0] * sizeof *all + 1);
+    dq_tensor_to_i32(t, all);
+    *dst = grow_rows(*dst, cap, at + keep, sizeof **dst);
+    memcpy(*dst + at, all, (size_t)keep * sizeof *all);
+    free(all);
+    return 0;
+}
+
+static int add_mse(dq_metric_input *o, const dq_tensor *x, const dq_tensor *xhat, int64_t batch_no,
+                   dq_errbuf *e) {
+    int64_t n = dq_tensor_numel(x);
+    if (dq_tensor_numel(xhat) != n) {
+        dq_err_set(e, "batch %lld: 'x' has %lld elements but 'xhat' has %lld", (long long)batch_no, (long long)n,
+                   (long long)dq_tensor_numel(xhat));
+        return -1;
+    }
+    float *a = dq_malloc((size_t)n * sizeof *a + 1), *b = dq_malloc((size_t)n * sizeof *b + 1);
+    dq_tensor_to_f32(x, a);
+    dq_tensor_to_f32(xhat, b);
+    double sum = 0;
+    int64_t i = 0;
+    for (; i < n && isfinite(b[i]); i++) {
+        double d = a[i] / 255.0 - b[i];
+        sum += d * d;
+    }
+    free(a);
+    free(b);
+    if (i < n) {
+        dq_err_set(e, "batch %lld: xhat element %lld is not finite", (long long)batch_no, (long long)i);
+        return -1;
+    }
+    o->sq_err += sum;
+    o->sq_count += n;
+    return 0;
 }
 
 static const char *choose_latent(const dq_batch *b, const dq_metric_request *req) {
@@ -42,140 +151,89 @@ static const char *choose_latent(const dq_batch *b, const dq_metric_request *req
     return dq_batch_get(b, "code") ? "code" : "z";
 }
 
-static void take_factors(dq_metric_input *o, const dq_tensor *t, int64_t keep, int64_t batch_no,
-                         int64_t *cap) {
-    int f = (int)row_width(t);
-    if (t->dtype != DQ_I32 && t->dtype != DQ_U8)
-        dq_die(DQ_EXIT_DATA, "batch %lld: field 's' has dtype %s, want i32", (long long)batch_no,
-               dq_dtype_name(t->dtype));
-    if (o->rows_seen == 0) o->f = f;
-    if (f != o->f)
-        dq_die(DQ_EXIT_DATA, "batch %lld: field 's' has %d columns, earlier batches %d",
-               (long long)batch_no, f, o->f);
-    if (o->header.nfactors && f != o->header.nfactors)
-        dq_die(DQ_EXIT_DATA, "field 's' has %d columns but the header lists %d factors", f,
-               o->header.nfactors);
-    if (keep == 0) return;
-    int32_t *all = dq_malloc((size_t)dq_tensor_numel(t) * sizeof *all + 1);
-    dq_tensor_to_i32(t, all);
-    for (int64_t i = 0; i < keep * f; i++) {
-        int j = (int)(i % f);
-        int size = o->header.nfactors ? o->header.factors[j].size : 0;
-        if (all[i] < 0 || (size > 0 && all[i] >= size))
-            dq_die(DQ_EXIT_DATA, "batch %lld: s[%lld][%d] = %d is outside factor '%s' (size %d)",
-                   (long long)batch_no, (long long)(i / f), j, all[i],
-                   o->header.nfactors ? o->header.factors[j].name : "?", size);
+typedef struct {
+    int64_t s, latent, vote, fixed;
+} capacities;
+
+/* Check one batch's fields against each other and take the rows still wanted;
+ * *rows gets the batch's rows (-1: it has none of the requested fields). */
+static int take_batch(dq_metric_input *o, const dq_metric_request *req, const dq_batch *b, const char *name,
+                      int64_t batch_no, capacities *cap, int64_t *rows, dq_errbuf *e) {
+    const char *names[] = {"s", name, "vote", "fixed", "x", "xhat"};
+    const int wanted[] = {req->need_factors, req->need_latent, req->need_votes, req->need_votes,
+                          req->need_mse || req->each_images, req->need_mse};
+    const dq_tensor *t[6] = {NULL};
+    const char *first = NULL;
+    *rows = -1;
+    for (int i = 0; i < 6; i++)
+        if (wanted[i] && !(t[i] = require(b, names[i], batch_no, e))) return -1;
+    for (int i = 0; i < 6; i++) {
+        if (!t[i]) continue;
+        if (!first) {
+            first = names[i];
+            *rows = t[i]->shape[0];
+        }
+        if (t[i]->shape[0] != *rows) {
+            dq_err_set(e, "batch %lld: field '%s' has %lld rows but '%s' has %lld", (long long)batch_no, names[i],
+                       (long long)t[i]->shape[0], first, (long long)*rows);
+            return -1;
+        }
     }
-    o->s = grow_rows(o->s, cap, o->rows + keep, (size_t)f * sizeof *o->s);
-    memcpy(o->s + o->rows * f, all, (size_t)(keep * f) * sizeof *all);
-    free(all);
+    if (*rows < 0) return 0;
+    int64_t keep = o->rows + *rows > req->max_rows ? req->max_rows - o->rows : *rows;
+    if ((t[0] && take_factors(o, t[0], keep, batch_no, &cap->s, e)) ||
+        (t[1] && take_latent(o, t[1], name, keep, batch_no, &cap->latent, e)) ||
+        (t[2] && take_column(&o->vote, t[2], "vote", o->rows, keep, batch_no, &cap->vote, e)) ||
+        (t[3] && take_column(&o->fixed, t[3], "fixed", o->rows, keep, batch_no, &cap->fixed, e)) ||
+        (t[5] && add_mse(o, t[4], t[5], batch_no, e)) ||
+        (req->each_images && req->each_images(t[4], batch_no, req->images_ctx, e)))
+        return -1;
+    o->rows += keep;
+    o->rows_seen += *rows;
+    return 0;
 }
 
-static void take_latent(dq_metric_input *o, const dq_tensor *t, const char *name, int64_t keep,
-                        int64_t batch_no, int64_t *cap) {
-    int d = (int)row_width(t);
-    int discrete = t->dtype == DQ_I32 || t->dtype == DQ_U8;
-    if (o->rows_seen == 0) {
-        o->d = d;
-        o->discrete = discrete;
+static int read_batches(dq_reader *r, const dq_metric_request *req, dq_metric_input *o, dq_errbuf *e) {
+    if (dq_read_header(r, &o->header)) {
+        dq_err_set(e, "%s", dq_reader_error(r));
+        return -1;
     }
-    if (d != o->d)
-        dq_die(DQ_EXIT_DATA, "batch %lld: field '%s' has width %d, earlier batches %d",
-               (long long)batch_no, name, d, o->d);
-    if (d == 0) dq_die(DQ_EXIT_DATA, "field '%s' has no columns", name);
-    float *all = dq_malloc((size_t)dq_tensor_numel(t) * sizeof *all + 1);
-    dq_tensor_to_f32(t, all);
-    for (int64_t i = 0; i < keep * d; i++)
-        if (!isfinite(all[i]))
-            dq_die(DQ_EXIT_DATA, "batch %lld: %s[%lld][%d] is %s; metrics need finite latents",
-                   (long long)batch_no, name, (long long)(i / d), (int)(i % d),
-                   isnan(all[i]) ? "NaN" : "infinite");
-    o->latent = grow_rows(o->latent, cap, o->rows + keep, (size_t)d * sizeof *o->latent);
-    memcpy(o->latent + o->rows * d, all, (size_t)(keep * d) * sizeof *all);
-    free(all);
-}
-
-static void take_column(int32_t **dst, const dq_tensor *t, const char *name, int64_t at, int64_t keep,
-                        int64_t batch_no, int64_t *cap) {
-    if (t->ndim != 1 || (t->dtype != DQ_I32 && t->dtype != DQ_U8))
-        dq_die(DQ_EXIT_DATA, "batch %lld: field '%s' must be i32 [B]", (long long)batch_no, name);
-    int32_t *all = dq_malloc((size_t)t->shape[0] * sizeof *all + 1);
-    dq_tensor_to_i32(t, all);
-    *dst = grow_rows(*dst, cap, at + keep, sizeof **dst);
-    memcpy(*dst + at, all, (size_t)keep * sizeof *all);
-    free(all);
-}
-
-static void add_mse(dq_metric_input *o, const dq_tensor *x, const dq_tensor *xhat, int64_t batch_no) {
-    int64_t n = dq_tensor_numel(x);
-    if (dq_tensor_numel(xhat) != n)
-        dq_die(DQ_EXIT_DATA, "batch %lld: 'x' has %lld elements but 'xhat' has %lld", (long long)batch_no,
-               (long long)n, (long long)dq_tensor_numel(xhat));
-    float *a = dq_malloc((size_t)n * sizeof *a + 1), *b = dq_malloc((size_t)n * sizeof *b + 1);
-    dq_tensor_to_f32(x, a);
-    dq_tensor_to_f32(xhat, b);
-    double sum = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!isfinite(b[i]))
-            dq_die(DQ_EXIT_DATA, "batch %lld: xhat element %lld is not finite", (long long)batch_no, (long long)i);
-        double e = a[i] / 255.0 - b[i];
-        sum += e * e;
-    }
-    o->sq_err += sum;
-    o->sq_count += n;
-    free(a);
-    free(b);
-}
-
-void dq_metric_read(FILE *in, const char *source, const dq_metric_request *req,
-                    dq_metric_input *o) {
-    memset(o, 0, sizeof *o);
-    dq_reader *r = dq_reader_new(in, source);
-    dq_read_header_or_die(r, &o->header);
     dq_batch b;
     dq_batch_init(&b);
-    int64_t cap_s = 0, cap_l = 0, cap_v = 0, cap_f = 0, batch_no = 0;
+    capacities cap = {0, 0, 0, 0};
+    int64_t batch_no = 0, rows;
     const char *name = NULL;
-    while (dq_read_batch_or_die(r, &b)) {
+    int status = 0;
+    for (;;) {
+        int rc = dq_read_batch(r, &b);
+        if (rc < 0) dq_err_set(e, "%s", dq_reader_error(r));
+        if (rc <= 0) {
+            status = rc;
+            break;
+        }
         batch_no++;
         if (!name && req->need_latent) {
             name = choose_latent(&b, req);
             snprintf(o->field, sizeof o->field, "%s", name);
         }
-        const char *first = NULL;
-        int64_t rows = -1;
-        const dq_tensor *ts = req->need_factors ? require(&b, "s", batch_no) : NULL;
-        const dq_tensor *tl = req->need_latent ? require(&b, name, batch_no) : NULL;
-        const dq_tensor *tv = req->need_votes ? require(&b, "vote", batch_no) : NULL;
-        const dq_tensor *tf = req->need_votes ? require(&b, "fixed", batch_no) : NULL;
-        const dq_tensor *tx = req->need_mse || req->each_images ? require(&b, "x", batch_no) : NULL;
-        const dq_tensor *th = req->need_mse ? require(&b, "xhat", batch_no) : NULL;
-        const dq_tensor *all[] = {ts, tl, tv, tf, tx, th};
-        const char *names[] = {"s", name, "vote", "fixed", "x", "xhat"};
-        for (int i = 0; i < 6; i++) {
-            if (!all[i]) continue;
-            if (!first) {
-                first = names[i];
-                rows = all[i]->shape[0];
-            }
-            check_rows(all[i], names[i], rows, first, batch_no);
+        if (take_batch(o, req, &b, name, batch_no, &cap, &rows, e)) {
+            status = -1;
+            break;
         }
-        if (rows < 0) break;
-        int64_t keep = rows;
-        if (o->rows + keep > req->max_rows) keep = req->max_rows - o->rows;
-        if (ts) take_factors(o, ts, keep, batch_no, &cap_s);
-        if (tl) take_latent(o, tl, name, keep, batch_no, &cap_l);
-        if (tv) take_column(&o->vote, tv, "vote", o->rows, keep, batch_no, &cap_v);
-        if (tf) take_column(&o->fixed, tf, "fixed", o->rows, keep, batch_no, &cap_f);
-        if (th) add_mse(o, tx, th, batch_no);
-        if (req->each_images) req->each_images(tx, batch_no, req->images_ctx);
-        o->rows += keep;
-        o->rows_seen += rows;
         dq_batch_clear(&b);
-        if (!req->need_mse && !req->each_images && o->rows >= req->max_rows) break;
+        if (rows < 0 || (!req->need_mse && !req->each_images && o->rows >= req->max_rows)) break;
     }
     dq_batch_free(&b);
+    return status;
+}
+
+int dq_metric_read(FILE *in, const char *source, const dq_metric_request *req, dq_metric_input *o,
+                   dq_errbuf *e) {
+    memset(o, 0, sizeof *o);
+    dq_reader *r = dq_reader_new(in, source);
+    int status = read_batches(r, req, o, e);
     dq_reader_free(r);
+    return status;
 }
 
 void dq_metric_input_free(dq_metric_input *in) {

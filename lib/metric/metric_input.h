@@ -4,13 +4,14 @@
  * the reconstruction error is accumulated over the whole stream without
  * keeping images.  Bad input (missing or mistyped fields, fields whose row
  * counts disagree, NaN/Inf latents, factor indices outside the header's
- * sizes) ends the process with status 65 and a message naming the field. */
+ * sizes) is an error naming the field and, where there is one, the batch. */
 #ifndef DISQ_METRIC_INPUT_H
 #define DISQ_METRIC_INPUT_H
 
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/error.h"
 #include "core/stream.h"
 
 typedef struct {
@@ -20,8 +21,9 @@ typedef struct {
     int need_votes;     /* keep `vote` and `fixed` (intervention batches) */
     int need_mse;       /* accumulate (x/255 - xhat)^2 */
     int64_t max_rows;   /* rows kept; the rest are read (for mse) and counted */
-    /* when set, called with every batch's images `x` (gapst scores them) */
-    void (*each_images)(const dq_tensor *x, int64_t batch_no, void *ctx);
+    /* when set, called with every batch's images `x` (gapst scores them);
+     * an error it returns ends the reading */
+    int (*each_images)(const dq_tensor *x, int64_t batch_no, void *ctx, dq_errbuf *e);
     void *images_ctx;
 } dq_metric_request;
 
@@ -40,8 +42,10 @@ typedef struct {
     int64_t sq_count;      /* elements summed */
 } dq_metric_input;
 
-void dq_metric_read(FILE *in, const char *source, const dq_metric_request *req,
-                    dq_metric_input *out);
+/* Returns 0, or -1 with the message in e; out is freed either way by
+ * dq_metric_input_free. */
+int dq_metric_read(FILE *in, const char *source, const dq_metric_request *req,
+                   dq_metric_input *out, dq_errbuf *e);
 void dq_metric_input_free(dq_metric_input *in);
 
 /* Name of factor j for tables and plots: the header's, else "s<j>". */

@@ -178,5 +178,4 @@ void dq_report_write(const dq_report *r, dq_report_format format, FILE *f) {
     } else {
         write_table(r, f);
     }
-    dq_fflush_or_die(f, "stdout");
 }

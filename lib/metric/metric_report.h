@@ -21,6 +21,7 @@ void dq_report_scalar(dq_report *r, const char *metric, const char *key, double 
 void dq_report_matrix(dq_report *r, const char *metric, const char *key, int rows, int cols,
                       const double *values, const char *const *row_labels,
                       const char *const *col_labels);
+/* Write r to f; the caller checks the stream for errors (fflush). */
 void dq_report_write(const dq_report *r, dq_report_format format, FILE *f);
 
 #endif

@@ -20,9 +20,11 @@ static inline int fixture_load(const char *name, dq_metric_input *in, int need_v
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
     dq_metric_request req = {NULL, 1, 1, need_votes, 0, INT64_MAX, NULL, NULL};
-    dq_metric_read(f, path, &req, in);
+    dq_errbuf e;
+    int status = dq_metric_read(f, path, &req, in, &e);
     fclose(f);
-    return 0;
+    if (status) fprintf(stderr, "%s\n", e.msg);
+    return status;
 }
 
 /* Values of `key` in NAME.ref into out[max]; returns how many (0: absent). */

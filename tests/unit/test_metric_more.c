@@ -13,8 +13,8 @@ static void check_intervention(const char *name, int pairs) {
     CHECK(fixture_load(name, &in, 1) == 0);
     int64_t tr = (int64_t)fixture_ref1(name, "train"), te = (int64_t)fixture_ref1(name, "test");
     dq_votes v;
-    char err[200];
-    CHECK_MSG(dq_votes_split(in.vote, in.fixed, in.rows, in.f, 2, pairs, &v, err, sizeof err) == 0, "%s", err);
+    dq_errbuf e;
+    CHECK_MSG(dq_votes_split(in.vote, in.fixed, in.rows, in.f, 2, pairs, &v, &e) == 0, "%s", e.msg);
     CHECK(v.count == tr + te);
     dq_intervention_scores sc;
     if (pairs) {
@@ -38,11 +38,11 @@ TEST(betavae_fixture) { check_intervention("betavae", 1); }
 TEST(votes_reject_inconsistent_fixed) {
     int32_t vote[4] = {0, 0, 1, 1}, fixed[4] = {0, 1, 1, 1};
     dq_votes v;
-    char err[200];
-    CHECK(dq_votes_split(vote, fixed, 4, 2, 2, 0, &v, err, sizeof err) == -1);
-    CHECK(strstr(err, "changes inside the vote") != NULL);
+    dq_errbuf e;
+    CHECK(dq_votes_split(vote, fixed, 4, 2, 2, 0, &v, &e) == -1);
+    CHECK(strstr(e.msg, "changes inside the vote") != NULL);
     int32_t odd_vote[3] = {0, 0, 0}, odd_fixed[3] = {0, 0, 0};
-    CHECK(dq_votes_split(odd_vote, odd_fixed, 3, 2, 2, 1, &v, err, sizeof err) == -1);
+    CHECK(dq_votes_split(odd_vote, odd_fixed, 3, 2, 2, 1, &v, &e) == -1);
 }
 
 static void check_unsupervised(const char *name) {
