@@ -126,3 +126,24 @@ int dq_dci(const dq_gbdt_params *p, const float *z_train, const int32_t *s_train
     free(ok);
     return status;
 }
+
+int dq_dci_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e) {
+    (void)opt, (void)e;
+    dq_gbdt_params p = DQ_GBDT_DEFAULTS;
+    dq_dci_scores sc;
+    int bad;
+    double t0 = dq_now();
+    double *importance = dq_malloc((size_t)in->d * in->f * sizeof *importance);
+    dq_dci(&p, in->latent, in->s, in->train, in->latent + in->train * in->d, in->s + in->train * in->f, in->test,
+           in->d, in->f, importance, &sc, &bad);
+    dq_warn("dci: %d factors, %lld training rows: %.1f s", in->f, (long long)in->train, dq_now() - t0);
+    dq_report_score(out, "dci", "disentanglement", sc.disentanglement, "needs at least two factors");
+    dq_report_score(out, "dci", "completeness", sc.completeness, "needs at least two latents");
+    dq_report_scalar(out, "dci", "informativeness", sc.informativeness_test);
+    dq_report_scalar(out, "dci", "informativeness_train", sc.informativeness_train);
+    dq_matrix m = {"DCI importance", in->d, in->f, importance, (const char *const *)in->latent_names,
+                   (const char *const *)in->factor_names, NULL};
+    dq_report_matrix(out, "dci", "importance", &m);
+    free(importance);
+    return 0;
+}

@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "metric/gbdt.h"
+#include "metric/metric_input.h"
+#include "metric/metric_report.h"
 
 typedef struct {
     double disentanglement, completeness;
@@ -30,5 +32,8 @@ double dq_dci_completeness(const double *r, int d, int f);
 int dq_dci(const dq_gbdt_params *p, const float *z_train, const int32_t *s_train, int64_t n_train,
            const float *z_test, const int32_t *s_test, int64_t n_test, int d, int f,
            double *importance, dq_dci_scores *out, int *bad_factor);
+
+/* The registry's run (registry.h): scores, timing note, the importance matrix. */
+int dq_dci_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e);
 
 #endif

@@ -176,3 +176,31 @@ int dq_infomec(const float *z, const int32_t *s, int64_t n, int d, int f, int di
     free(h);
     return 0;
 }
+
+int dq_infomec_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e) {
+    int discrete = opt->discrete >= 0 ? opt->discrete : in->discrete;
+    if (discrete)
+        for (int64_t i = 0; i < in->train * in->d; i++)
+            if (in->latent[i] != floorf(in->latent[i])) {
+                dq_err_set(e, "--discrete: %s holds non-integer values", in->field);
+                return -1;
+            }
+    dq_infomec_scores sc;
+    int bad;
+    double t0 = dq_now();
+    double *nmi = dq_malloc((size_t)in->d * in->f * sizeof *nmi);
+    unsigned char *active = dq_malloc((size_t)in->d);
+    dq_infomec(in->latent, in->s, in->train, in->d, in->f, discrete, opt->knn, nmi, active, &sc, &bad);
+    dq_warn("infomec: %d latents (%s), %lld rows: %.1f s", in->d, discrete ? "discrete" : "continuous",
+            (long long)in->train, dq_now() - t0);
+    dq_report_score(out, "infomec", "infom", sc.infom, "needs two factors and an informative active latent");
+    dq_report_scalar(out, "infomec", "infoe", sc.infoe);
+    dq_report_score(out, "infomec", "infoc", sc.infoc, "needs at least two active latents");
+    dq_report_scalar(out, "infomec", "active_latents", sc.active);
+    dq_matrix m = {"NMI", in->d, in->f, nmi, (const char *const *)in->latent_names,
+                   (const char *const *)in->factor_names, active};
+    dq_report_matrix(out, "infomec", "nmi", &m);
+    free(nmi);
+    free(active);
+    return 0;
+}

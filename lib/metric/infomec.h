@@ -20,6 +20,9 @@
 
 #include <stdint.h>
 
+#include "metric/metric_input.h"
+#include "metric/metric_report.h"
+
 typedef struct {
     double infom, infoc, infoe;
     int active;
@@ -29,5 +32,10 @@ typedef struct {
  * active [d].  Returns -1 with *bad_factor set when a factor is constant. */
 int dq_infomec(const float *z, const int32_t *s, int64_t n, int d, int f, int discrete, int knn,
                double *nmi, unsigned char *active, dq_infomec_scores *out, int *bad_factor);
+
+/* The registry's run (registry.h), on the training rows: the latents are
+ * codes or reals as opt->discrete says (-1: as their dtype); codes must be
+ * integers. */
+int dq_infomec_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e);
 
 #endif

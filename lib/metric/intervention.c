@@ -168,3 +168,57 @@ int dq_betavae(const float *z, int d, const dq_votes *v, int64_t n_train, int64_
     return status;
 }
 
+/* The votes of in's rows over its factors (the header's, else as many as
+ * `fixed` names), split into training and evaluation votes. */
+typedef struct {
+    dq_votes v;
+    int f;
+    int64_t train, eval;
+} vote_split;
+
+/* Errors name the metric. */
+static int split_votes(const char *metric, const dq_metric_input *in, const dq_metric_options *opt, int pairs,
+                       vote_split *out, dq_errbuf *e) {
+    out->f = in->header.nfactors;
+    if (out->f <= 0) {
+        out->f = 0;
+        for (int64_t i = 0; i < in->rows; i++) out->f = in->fixed[i] + 1 > out->f ? in->fixed[i] + 1 : out->f;
+    }
+    dq_errbuf why;
+    if (dq_votes_split(in->vote, in->fixed, in->rows, out->f, 2, pairs, &out->v, &why)) {
+        dq_err_set(e, "%s: %s", metric, why.msg);
+        return -1;
+    }
+    if (dq_metric_split(opt, out->v.count, 1, "votes", &out->train, &out->eval, e)) {
+        dq_votes_free(&out->v);
+        return -1;
+    }
+    return 0;
+}
+
+int dq_factorvae_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e) {
+    vote_split vs;
+    if (split_votes("factorvae", in, opt, 0, &vs, e)) return -1;
+    dq_intervention_scores sc;
+    dq_factorvae(in->latent, in->rows, in->d, vs.f, &vs.v, vs.train, vs.eval, &sc);
+    dq_votes_free(&vs.v);
+    dq_report_scalar(out, "factorvae", "active_dims", sc.active_dims);
+    dq_report_scalar(out, "factorvae", "accuracy", sc.eval_accuracy);
+    dq_report_scalar(out, "factorvae", "train_accuracy", sc.train_accuracy);
+    return 0;
+}
+
+int dq_betavae_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e) {
+    vote_split vs;
+    if (split_votes("betavae", in, opt, 1, &vs, e)) return -1;
+    dq_intervention_scores sc;
+    int status = dq_betavae(in->latent, in->d, &vs.v, vs.train, vs.eval, &sc);
+    dq_votes_free(&vs.v);
+    if (status) {
+        dq_err_set(e, "betavae: the training votes fix a single factor; need at least two");
+        return -1;
+    }
+    dq_report_scalar(out, "betavae", "accuracy", sc.eval_accuracy);
+    dq_report_scalar(out, "betavae", "train_accuracy", sc.train_accuracy);
+    return 0;
+}

@@ -20,7 +20,8 @@
 
 #include <stdint.h>
 
-#include "core/error.h"
+#include "metric/metric_input.h"
+#include "metric/metric_report.h"
 
 typedef struct {
     int64_t count;
@@ -46,5 +47,10 @@ void dq_factorvae(const float *z, int64_t n, int d, int f, const dq_votes *v, in
 /* Returns -1 when the training votes fix fewer than two distinct factors. */
 int dq_betavae(const float *z, int d, const dq_votes *v, int64_t n_train, int64_t n_eval,
                dq_intervention_scores *out);
+
+/* The registry's runs (registry.h): split the kept rows into votes, those
+ * into training and evaluation votes (dq_metric_split), and score. */
+int dq_factorvae_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e);
+int dq_betavae_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e);
 
 #endif

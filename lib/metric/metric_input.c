@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "metric/labels.h"
 
 /* Grow a row-major [rows, width] buffer to hold `need` rows. */
 static void *grow_rows(void *p, int64_t *cap, int64_t need, size_t row_bytes) {
@@ -161,7 +162,7 @@ static int take_batch(dq_metric_input *o, const dq_metric_request *req, const dq
                       int64_t batch_no, capacities *cap, int64_t *rows, dq_errbuf *e) {
     const char *names[] = {"s", name, "vote", "fixed", "x", "xhat"};
     const int wanted[] = {req->need_factors, req->need_latent, req->need_votes, req->need_votes,
-                          req->need_mse || req->each_images, req->need_mse};
+                          req->need_mse || req->model, req->need_mse};
     const dq_tensor *t[6] = {NULL};
     const char *first = NULL;
     *rows = -1;
@@ -186,11 +187,32 @@ static int take_batch(dq_metric_input *o, const dq_metric_request *req, const dq
         (t[2] && take_column(&o->vote, t[2], "vote", o->rows, keep, batch_no, &cap->vote, e)) ||
         (t[3] && take_column(&o->fixed, t[3], "fixed", o->rows, keep, batch_no, &cap->fixed, e)) ||
         (t[5] && add_mse(o, t[4], t[5], batch_no, e)) ||
-        (req->each_images && req->each_images(t[4], batch_no, req->images_ctx, e)))
+        (req->model && dq_gapst_add_images(req->model, t[4], batch_no, &o->gapst, e)))
         return -1;
     o->rows += keep;
     o->rows_seen += *rows;
     return 0;
+}
+
+static char **numbered_names(const char *prefix, int n) {
+    char **out = dq_malloc((size_t)n * sizeof *out);
+    for (int i = 0; i < n; i++) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "%s%d", prefix, i);
+        out[i] = dq_strdup(buf);
+    }
+    return out;
+}
+
+static void name_columns(dq_metric_input *o, int with_latent) {
+    if (with_latent) o->latent_names = numbered_names(o->field, o->d);
+    o->factor_names = dq_malloc((size_t)(o->f > 0 ? o->f : 1) * sizeof *o->factor_names);
+    for (int j = 0; j < o->f; j++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "s%d", j);
+        o->factor_names[j] = dq_strdup(j < o->header.nfactors && o->header.factors[j].name
+                                           ? o->header.factors[j].name : buf);
+    }
 }
 
 static int read_batches(dq_reader *r, const dq_metric_request *req, dq_metric_input *o, dq_errbuf *e) {
@@ -221,7 +243,7 @@ static int read_batches(dq_reader *r, const dq_metric_request *req, dq_metric_in
             break;
         }
         dq_batch_clear(&b);
-        if (rows < 0 || (!req->need_mse && !req->each_images && o->rows >= req->max_rows)) break;
+        if (rows < 0 || (!req->need_mse && !req->model && o->rows >= req->max_rows)) break;
     }
     dq_batch_free(&b);
     return status;
@@ -230,23 +252,76 @@ static int read_batches(dq_reader *r, const dq_metric_request *req, dq_metric_in
 int dq_metric_read(FILE *in, const char *source, const dq_metric_request *req, dq_metric_input *o,
                    dq_errbuf *e) {
     memset(o, 0, sizeof *o);
+    if (req->model && !dq_gapst_supported(req->model->model.cfg.kind)) {
+        dq_err_set(e, "%s: a %s has no categorical posterior to take the gap of", req->model_path,
+                   dq_model_kind_name(req->model->model.cfg.kind));
+        return -1;
+    }
     dq_reader *r = dq_reader_new(in, source);
     int status = read_batches(r, req, o, e);
     dq_reader_free(r);
-    return status;
+    if (status) return -1;
+    if (o->rows_seen == 0) {
+        dq_err_set(e, "%s: the stream has no rows", source);
+        return -1;
+    }
+    name_columns(o, req->need_latent);
+    return 0;
+}
+
+static void free_names(char **names, int n) {
+    for (int i = 0; names && i < n; i++) free(names[i]);
+    free(names);
 }
 
 void dq_metric_input_free(dq_metric_input *in) {
     dq_header_free(&in->header);
     free(in->s);
     free(in->latent);
+    free_names(in->latent_names, in->d);
+    free_names(in->factor_names, in->f);
     free(in->vote);
     free(in->fixed);
+    free(in->binned_mi);
     memset(in, 0, sizeof *in);
 }
 
-const char *dq_metric_factor_name(const dq_metric_input *in, int j, char *buf, size_t size) {
-    if (j < in->header.nfactors && in->header.factors[j].name) return in->header.factors[j].name;
-    snprintf(buf, size, "s%d", j);
-    return buf;
+int dq_metric_split(const dq_metric_options *opt, int64_t have, int need_test, const char *unit,
+                    int64_t *train, int64_t *test, dq_errbuf *e) {
+    int64_t tr = opt->train >= 0 ? opt->train : DQ_METRIC_TRAIN;
+    int64_t te = need_test ? (opt->test >= 0 ? opt->test : DQ_METRIC_TEST) : 0;
+    if (tr + te <= have) {
+        *train = tr;
+        *test = te;
+    } else if (opt->train >= 0 || (need_test && opt->test >= 0)) {
+        dq_err_set(e, "the stream has %lld %s but --train %lld --test %lld needs %lld; pass smaller --train/--test",
+                   (long long)have, unit, (long long)tr, (long long)te, (long long)(tr + te));
+        return -1;
+    } else if (!need_test) {
+        *train = have;
+        *test = 0;
+    } else {
+        *train = have * 2 / 3;
+        *test = have - *train;
+        dq_warn("only %lld %s (the default %d + %d needs %d): training on the first %lld, testing on the next "
+                "%lld; --train/--test choose", (long long)have, unit, DQ_METRIC_TRAIN, DQ_METRIC_TEST,
+                DQ_METRIC_TRAIN + DQ_METRIC_TEST, (long long)*train, (long long)*test);
+    }
+    if (*train < 2 || (need_test && *test < 1)) {
+        dq_err_set(e, "too few %s: %lld (need at least 2 to train%s)", unit, (long long)have,
+                   need_test ? " and 1 to test" : "");
+        return -1;
+    }
+    return 0;
+}
+
+int dq_metric_check_factors(const dq_metric_input *in, dq_errbuf *e) {
+    int32_t *codes = dq_malloc((size_t)in->train * sizeof *codes);
+    int j = 0;
+    while (j < in->f && dq_labels_encode(in->s + j, in->train, in->f, codes, NULL) >= 2) j++;
+    free(codes);
+    if (j == in->f) return 0;
+    dq_err_set(e, "factor '%s' takes a single value in the %lld training rows; supervised metrics need at least two",
+               in->factor_names[j], (long long)in->train);
+    return -1;
 }

@@ -127,3 +127,14 @@ void dq_explicitness(const float *z_train, const int32_t *s_train, int64_t n_tra
     free(xt);
     free(xe);
 }
+
+int dq_modularity_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e) {
+    (void)opt, (void)e;
+    double tr, te;
+    dq_report_scalar(out, "modularity", "modularity", dq_modularity(in->binned_mi, in->d, in->f));
+    dq_explicitness(in->latent, in->s, in->train, in->latent + in->train * in->d, in->s + in->train * in->f,
+                    in->test, in->d, in->f, &tr, &te);
+    dq_report_scalar(out, "modularity", "explicitness", te);
+    dq_report_scalar(out, "modularity", "explicitness_train", tr);
+    return 0;
+}

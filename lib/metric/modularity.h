@@ -15,6 +15,9 @@
 
 #include <stdint.h>
 
+#include "metric/metric_input.h"
+#include "metric/metric_report.h"
+
 double dq_modularity(const double *mi, int d, int f);
 
 /* Explicitness on the training rows and on the test rows (NaN when n_test is
@@ -26,5 +29,8 @@ void dq_explicitness(const float *z_train, const int32_t *s_train, int64_t n_tra
 /* Area under the ROC curve of score for the rows where positive is 1 (ties
  * count one half, as sklearn's roc_auc_score); NaN without both kinds. */
 double dq_roc_auc(const double *score, int64_t stride, const unsigned char *positive, int64_t n);
+
+/* The registry's run (registry.h): modularity of in->binned_mi, explicitness. */
+int dq_modularity_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e);
 
 #endif

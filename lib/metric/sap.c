@@ -34,3 +34,13 @@ double dq_sap(const float *z_train, const int32_t *s_train, int64_t n_train, con
     for (int j = 0; j < f; j++) total += dq_column_top2_gap(score, d, f, j);
     return total / f;
 }
+
+int dq_sap_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e) {
+    (void)opt, (void)e;
+    double *score = dq_malloc((size_t)in->d * in->f * sizeof *score);
+    double v = dq_sap(in->latent, in->s, in->train, in->latent + in->train * in->d, in->s + in->train * in->f,
+                      in->test, in->d, in->f, score);
+    dq_report_score(out, "sap", "sap", v, "needs at least two latents");
+    free(score);
+    return 0;
+}

@@ -7,10 +7,16 @@
 
 #include <stdint.h>
 
+#include "metric/metric_input.h"
+#include "metric/metric_report.h"
+
 /* score receives S [d, f].  Returns SAP, NaN when d < 2.  Factors need two
  * classes among the training rows; test labels unseen in training count as
  * errors. */
 double dq_sap(const float *z_train, const int32_t *s_train, int64_t n_train, const float *z_test,
               const int32_t *s_test, int64_t n_test, int d, int f, double *score);
+
+/* The registry's run (registry.h). */
+int dq_sap_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e);
 
 #endif

@@ -100,3 +100,15 @@ void dq_unsupervised(const float *z, int64_t n, int d, int single, dq_unsupervis
     free(mean);
     free(c);
 }
+
+int dq_unsupervised_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e) {
+    (void)opt, (void)e;
+    dq_unsupervised_scores sc;
+    dq_unsupervised(in->latent, in->train, in->d, !in->discrete, &sc);
+    dq_report_score(out, "unsupervised", "gaussian_total_correlation", sc.total_correlation,
+                    "the latent covariance is singular");
+    dq_report_scalar(out, "unsupervised", "gaussian_wasserstein_correlation", sc.wasserstein);
+    dq_report_scalar(out, "unsupervised", "gaussian_wasserstein_correlation_norm", sc.wasserstein_norm);
+    dq_report_scalar(out, "unsupervised", "mutual_info_score", sc.mutual_info);
+    return 0;
+}

@@ -15,6 +15,9 @@
 
 #include <stdint.h>
 
+#include "metric/metric_input.h"
+#include "metric/metric_report.h"
+
 typedef struct {
     double total_correlation, wasserstein, wasserstein_norm, mutual_info;
 } dq_unsupervised_scores;
@@ -24,5 +27,8 @@ void dq_unsupervised(const float *z, int64_t n, int d, int single, dq_unsupervis
 
 /* Eigenvalues of the symmetric d x d matrix a (destroyed), cyclic Jacobi. */
 void dq_symmetric_eigenvalues(double *a, int d, double *eig);
+
+/* The registry's run (registry.h), on the training rows. */
+int dq_unsupervised_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e);
 
 #endif

@@ -59,10 +59,10 @@ TEST(heatmap_png_round_trip) {
     double v[6] = {0, 0.5, 1, 0.25, NAN, 0.75};
     const char *rows[3] = {"z0", "z1", "z2"}, *cols[2] = {"shape", "scale"};
     unsigned char dim[3] = {0, 1, 0};
-    dq_heatmap h = {"NMI", 3, 2, v, 1.0, rows, cols, dim};
+    dq_matrix m = {"NMI", 3, 2, v, rows, cols, dim};
     dq_image im;
     dq_errbuf e;
-    CHECK_MSG(dq_heatmap_draw(&h, &im, &e) == 0, "%s", e.msg);
+    CHECK_MSG(dq_heatmap_draw(&m, 1.0, &im, &e) == 0, "%s", e.msg);
     CHECK(im.width >= 2 * 36 && im.height >= 3 * 24 + dq_font_text_width("shape", 1));
     CHECK_MSG(dq_png_write(path, im.rgb, im.height, im.width, 3, &e) == 0, "%s", e.msg);
     unsigned char *back;
