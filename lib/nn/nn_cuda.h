@@ -1,5 +1,4 @@
-/* nn_cuda.h: the CUDA twins of the CPU primitives in nn.h, rng.h and optim.h,
- * and of the image scaling and flatten-order helpers of kinds.h and model.h.
+/* nn_cuda.h: the CUDA twins of the CPU primitives in nn.h, rng.h and optim.h.
  *
  * Each nncu_X mirrors nn_X (or dq_X) with the same arguments in the same
  * order after a leading context, and the same semantics: outputs and input
@@ -104,8 +103,7 @@ void nncu_scale(nncu_ctx *ctx, float *x, float a, size_t n);
 void nncu_axpy(nncu_ctx *ctx, float a, const float *x, float *y, size_t n);
 void nncu_scale_into(nncu_ctx *ctx, const float *x, float a, float *y, size_t n);
 void nncu_scale_add(nncu_ctx *ctx, float *y, float a, const float *x, size_t n);
-/* y = x / 255 - shift from device uint8 x, bitwise dq_kind_scale_images
- * (kinds.h) with that kind's shift: 0.5, or 0 for the Friede kinds. */
+/* x: device uint8; bitwise nn_scale_u8. */
 void nncu_scale_u8(nncu_ctx *ctx, const uint8_t *x, size_t n, float shift, float *y);
 /* *out = sum in double of x (or of x^2); out is a device double. */
 void nncu_sum(nncu_ctx *ctx, const float *x, size_t n, double *out);
@@ -223,7 +221,6 @@ void nncu_category_values_backward(nncu_ctx *ctx, const float *dzq, const float 
 void nncu_perm_latents(nncu_ctx *ctx, const float *w, int n, int d, int k, const int32_t *perm,
                        float *out);
 
-/* dq_hwc_to_chw / dq_chw_to_hwc (model.h): per image [cells, c] <-> [c, cells]. */
 void nncu_hwc_to_chw(nncu_ctx *ctx, const float *x, int b, int cells, int c, float *y);
 void nncu_chw_to_hwc(nncu_ctx *ctx, const float *x, int b, int cells, int c, float *y);
 

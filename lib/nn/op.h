@@ -19,7 +19,6 @@
 #include <stdint.h>
 
 #include "nn/device.h"
-#include "model/model.h"
 #include "nn/nn.h"
 #include "nn/optim.h"
 
@@ -75,8 +74,8 @@ void op_zero(void *p, size_t bytes);
  * malloc's); free with op_host_free. */
 void *op_host_alloc(size_t bytes);
 void op_host_free(void *p);
-/* dq_kind_scale_images of host bytes into y. */
-void op_scale_images_from_host(const dq_model_config *c, const uint8_t *host_x, size_t n, float *y);
+/* nn_scale_u8 of host bytes into y. */
+void op_scale_images_from_host(const uint8_t *host_x, size_t n, float shift, float *y);
 
 /* ---- Adam over device parameters ---- */
 
