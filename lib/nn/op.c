@@ -182,11 +182,9 @@ void op_use_cuda(dq_precision precision) {
 
 int op_resolve_or_die(const char *device, const char *precision, dq_precision *prec) {
     dq_device dev;
-    char why[512];
-    if (dq_device_select(device ? device : "auto", &dev, why, sizeof why))
-        dq_die(DQ_EXIT_USAGE, "%s", why);
-    if (dq_precision_parse(precision ? precision : "tf32", prec, why, sizeof why))
-        dq_die(DQ_EXIT_USAGE, "%s", why);
+    dq_errbuf e;
+    if (dq_device_select(device ? device : "auto", &dev, &e)) dq_die(DQ_EXIT_USAGE, "%s", e.msg);
+    if (dq_precision_parse(precision ? precision : "tf32", prec, &e)) dq_die(DQ_EXIT_USAGE, "%s", e.msg);
     return dev == DQ_DEVICE_CUDA;
 }
 
