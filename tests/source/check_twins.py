@@ -17,23 +17,13 @@ The other sections of op.h (device choice, memory, Adam) are no twins and are
 not checked.  Reads sources only; BUILD is accepted as every check_*.py's."""
 import os
 import re
-import sys
+
+from tap import finish, result
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECTION = re.compile(r"/\*\s*----\s*(.*?)\s*----\s*\*/")
 PROTOTYPE = re.compile(r"([A-Za-z_][\w \t\n*]*?)\b(\w+)\s*\(([^()]*)\)\s*;")
 TESTS = ["tests/unit/test_cuda_ops.c", "tests/unit/test_cuda_step.c"]
-
-failures = 0
-
-
-def result(ok, name, detail=""):
-    global failures
-    if ok:
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name}: {detail}")
 
 
 def read(path):
@@ -139,4 +129,4 @@ def main():
 
 
 main()
-sys.exit(1 if failures else 0)
+finish()
