@@ -30,8 +30,8 @@ __global__ static void axpy(int n, float a, const float *x, float *y) {
     if (i < n) y[i] = a * x[i] + y[i];
 }
 
-extern "C" int dq_cuda_selftest(char *why, size_t whysize) {
-    if (dq_cuda_probe(why, whysize) == 0) return -1;
+extern "C" int dq_cuda_selftest(dq_errbuf *e) {
+    if (dq_cuda_probe(e->msg, sizeof e->msg) == 0) return -1;
     const int n = 1 << 20;
     std::vector<float> x(n), y(n), out(n);
     for (int i = 0; i < n; i++) {
@@ -51,12 +51,12 @@ extern "C" int dq_cuda_selftest(char *why, size_t whysize) {
     cudaFree(dx);
     cudaFree(dy);
     if (err != cudaSuccess) {
-        snprintf(why, whysize, "CUDA error: %s", cudaGetErrorString(err));
+        dq_err_set(e, "CUDA error: %s", cudaGetErrorString(err));
         return -1;
     }
     for (int i = 0; i < n; i++)
         if (out[i] != 3.0f * x[i] + y[i]) { // exact: one fused or unfused op on small integers/4
-            snprintf(why, whysize, "element %d: GPU %g, CPU %g", i, out[i], 3.0f * x[i] + y[i]);
+            dq_err_set(e, "element %d: GPU %g, CPU %g", i, out[i], 3.0f * x[i] + y[i]);
             return -1;
         }
     return 0;

@@ -1,5 +1,6 @@
 // nncu_internal.cuh: what the kernels/nncu_*.cu files share: the context,
-// error checks, launch shapes and the deterministic block reduction.
+// error checks, launch shapes, the deterministic block reduction and the
+// row softmax of nncu_softmax.cu and nncu_loss.cu.
 #ifndef DISQ_NNCU_INTERNAL_CUH
 #define DISQ_NNCU_INTERNAL_CUH
 
@@ -68,6 +69,9 @@ static inline unsigned nncu_grid(size_t n) {
     return blocks < 1 ? 1u : blocks > 65536 ? 65536u : (unsigned)blocks;
 }
 
+// kernel<<<...>>> over n items of a grid-stride loop, on ctx's stream.
+#define NNCU_LAUNCH(kernel, n) kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>
+
 #define NNCU_FOR(i, n)                                                                 \
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (size_t)(n);    \
          i += (size_t)gridDim.x * blockDim.x)
@@ -112,6 +116,27 @@ template <class Term> static void nncu_sum_terms(nncu_ctx *ctx, Term term, size_
     nncu_term_sums_kernel<<<blocks, NNCU_THREADS, 0, ctx->stream>>>(term, n, ctx->partials);
     NNCU_LAUNCHED();
     nncu_finish_sum(ctx, blocks, divisor, out);
+}
+
+// ---- rows of the softmax family and cross entropy: one thread per row of k ----
+
+static __device__ inline float row_max(const float *x, int k) {
+    float m = x[0];
+    for (int j = 1; j < k; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+// As the CPU's softmax_row: exp shifted by the row maximum, summed in
+// double, scaled by the float reciprocal.  y may alias x.
+static __device__ inline void softmax_row(const float *x, float *y, int k) {
+    float m = row_max(x, k);
+    double s = 0;
+    for (int j = 0; j < k; j++) {
+        y[j] = expf(x[j] - m);
+        s += y[j];
+    }
+    float inv = (float)(1.0 / s);
+    for (int j = 0; j < k; j++) y[j] *= inv;
 }
 
 #endif

@@ -1,10 +1,8 @@
-// nncu_latent.cu: twins of lib/nn/nn_latent.c (Gaussian head, BioAE penalty,
-// Friede et al.'s category values) and of nn_quant.c's QLAE quantizer.
-// These arrays are a batch of latents, small next to the networks': one
-// thread per element, and the sums by nncu_sum_terms (deterministic).
+// nncu_latent.cu: the CUDA twin of lib/nn/nn_latent.c (Gaussian head, BioAE
+// penalty, Friede et al.'s category values).  These arrays are a batch of
+// latents, small next to the networks': one thread per element, and the sums
+// by nncu_sum_terms (deterministic).
 #include "nncu_internal.cuh"
-
-#define LAUNCH(kernel, n) kernel<<<nncu_grid(n), NNCU_THREADS, 0, ctx->stream>>>
 
 // ---- Gaussian head: z [b, 2d] = (mu, logvar) per image ----
 
@@ -41,7 +39,7 @@ __global__ static void gaussian_backward_kernel(const float *z, const float *eps
 
 extern "C" void nncu_gaussian_sample_forward(nncu_ctx *ctx, const float *z, const float *eps, int b, int d,
                                              float *zq) {
-    LAUNCH(gaussian_sample_kernel, (size_t)b * d)(z, eps, b, d, zq);
+    NNCU_LAUNCH(gaussian_sample_kernel, (size_t)b * d)(z, eps, b, d, zq);
     NNCU_LAUNCHED();
 }
 
@@ -51,7 +49,7 @@ extern "C" void nncu_gaussian_kl_forward(nncu_ctx *ctx, const float *z, int b, i
 
 extern "C" void nncu_gaussian_backward(nncu_ctx *ctx, const float *z, const float *eps, const float *dzq,
                                        const float *ddisc, int b, int d, float kl_scale, float *dz) {
-    LAUNCH(gaussian_backward_kernel, (size_t)b * d)(z, eps, dzq, ddisc, b, d, kl_scale, dz);
+    NNCU_LAUNCH(gaussian_backward_kernel, (size_t)b * d)(z, eps, dzq, ddisc, b, d, kl_scale, dz);
     NNCU_LAUNCHED();
 }
 
@@ -78,7 +76,7 @@ extern "C" void nncu_bio_penalty_forward(nncu_ctx *ctx, const float *z, size_t n
 extern "C" void nncu_bio_penalty_backward(nncu_ctx *ctx, const float *z, size_t n, double gamma, double beta,
                                           float *dz) {
     if (n == 0) return;
-    LAUNCH(bio_backward_kernel, n)(z, n, (float)(gamma / (double)n), (float)(2 * beta / (double)n), dz);
+    NNCU_LAUNCH(bio_backward_kernel, n)(z, n, (float)(gamma / (double)n), (float)(2 * beta / (double)n), dz);
     NNCU_LAUNCHED();
 }
 
@@ -102,53 +100,12 @@ __global__ static void category_values_backward_kernel(const float *dzq, const f
 }
 
 extern "C" void nncu_category_values_forward(nncu_ctx *ctx, const float *w, int rows, int K, float *zq) {
-    LAUNCH(category_values_kernel, (size_t)rows)(w, rows, K, zq);
+    NNCU_LAUNCH(category_values_kernel, (size_t)rows)(w, rows, K, zq);
     NNCU_LAUNCHED();
 }
 
 extern "C" void nncu_category_values_backward(nncu_ctx *ctx, const float *dzq, const float *ddisc, int rows,
                                               int K, float *dw) {
-    LAUNCH(category_values_backward_kernel, (size_t)rows * K)(dzq, ddisc, rows, K, dw);
-    NNCU_LAUNCHED();
-}
-
-// ---- QLAE: one thread per latent value, the CPU's first-nearest rule ----
-
-__global__ static void qlae_nearest_kernel(const float *z, const float *values, int n, int d, int nv,
-                                           int32_t *code, float *zq) {
-    NNCU_FOR(k, (size_t)n * d) {
-        const float x = z[k];
-        const float *v = values + (k % d) * nv;
-        int best = 0;
-        for (int t = 1; t < nv; t++)
-            if (fabsf(x - v[t]) < fabsf(x - v[best])) best = t;
-        code[k] = best;
-        zq[k] = v[best];
-    }
-}
-
-// One thread per value (j, t) adds, in row order, the gradients of the rows
-// that chose it: the CPU's sum, in the CPU's order.
-__global__ static void qlae_values_backward_kernel(const int32_t *code, const float *dzq, int n, int d,
-                                                   int nv, float *dvalues) {
-    NNCU_FOR(v, (size_t)d * nv) {
-        const size_t j = v / nv;
-        const int t = (int)(v % nv);
-        float s = dvalues[v];
-        for (int i = 0; i < n; i++)
-            if (code[(size_t)i * d + j] == t) s += dzq[(size_t)i * d + j];
-        dvalues[v] = s;
-    }
-}
-
-extern "C" void nncu_qlae_nearest(nncu_ctx *ctx, const float *z, const float *values, int n, int d, int nv,
-                                  int32_t *code, float *zq) {
-    LAUNCH(qlae_nearest_kernel, (size_t)n * d)(z, values, n, d, nv, code, zq);
-    NNCU_LAUNCHED();
-}
-
-extern "C" void nncu_qlae_values_backward(nncu_ctx *ctx, const int32_t *code, const float *dzq, int n, int d,
-                                          int nv, float *dvalues) {
-    LAUNCH(qlae_values_backward_kernel, (size_t)d * nv)(code, dzq, n, d, nv, dvalues);
+    NNCU_LAUNCH(category_values_backward_kernel, (size_t)rows * K)(dzq, ddisc, rows, K, dw);
     NNCU_LAUNCHED();
 }

@@ -3,24 +3,6 @@
 #include "model/model.h"
 #include "nn/op.h"
 
-void dq_hwc_to_chw(const float *x, int b, int cells, int c, float *y) {
-    for (int i = 0; i < b; i++) {
-        const float *xi = x + (size_t)i * cells * c;
-        float *yi = y + (size_t)i * cells * c;
-        for (int p = 0; p < cells; p++)
-            for (int ch = 0; ch < c; ch++) yi[(size_t)ch * cells + p] = xi[(size_t)p * c + ch];
-    }
-}
-
-void dq_chw_to_hwc(const float *x, int b, int cells, int c, float *y) {
-    for (int i = 0; i < b; i++) {
-        const float *xi = x + (size_t)i * cells * c;
-        float *yi = y + (size_t)i * cells * c;
-        for (int p = 0; p < cells; p++)
-            for (int ch = 0; ch < c; ch++) yi[(size_t)p * c + ch] = xi[(size_t)ch * cells + p];
-    }
-}
-
 static nn_conv conv_in_geometry(const dq_encoder *e, int b) {
     nn_conv c = {b, e->H, e->W, e->conv_in.cin, e->conv_in.cout, 3, 3, 1, 1};
     return c;

@@ -23,7 +23,7 @@ void dq_gapst_add(dq_trainer *t, const uint8_t *x, int b, dq_gapst *g) {
     const dq_model_config *c = &t->model.cfg;
     const size_t n = (size_t)b * c->H * c->W * c->channels;
     float *xs = dq_ws(t, DQ_WS_X1, n);
-    op_scale_images_from_host(c, x, n, xs);
+    op_scale_images_from_host(x, n, dq_kind_image_shift(c), xs);
     const float tau = (float)dq_gumbel_tau(c->tau_rate, t->step);
     g->soft_sum += b * pass_loss(t, xs, b, DQ_SAMPLE_SOFT, tau);
     g->hard_sum += b * pass_loss(t, xs, b, DQ_SAMPLE_HARD, tau);

@@ -172,9 +172,6 @@ void dq_trunk_forward(const dq_resblock *blocks, int upsample, const dq_param_se
                       dq_net_state *s, int b, int h, int w);
 const float *dq_trunk_backward(const dq_resblock *blocks, int upsample, const dq_param_set *P,
                                dq_net_state *s, const float *dy, int b, int h, int w);
-/* Flatten order conversion per image: [cells, c] <-> [c, cells]. */
-void dq_hwc_to_chw(const float *x, int b, int cells, int c, float *y);
-void dq_chw_to_hwc(const float *x, int b, int cells, int c, float *y);
 
 void dq_net_state_free(dq_net_state *s);
 

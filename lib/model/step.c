@@ -203,14 +203,14 @@ void dq_train_step(dq_trainer *t, const uint8_t *x, int batch, const dq_step_noi
                                .noise_scale = (float)dq_kind_noise_scale(c, t->step)};
     dq_head_pass p1 = pass, p2 = pass;
     float *x1 = dq_ws(t, DQ_WS_X1, b * img), *x2 = NULL;
-    op_scale_images_from_host(c, x, b * img, x1);
+    op_scale_images_from_host(x, b * img, dq_kind_image_shift(c), x1);
     const int32_t *perm = NULL, *labels = NULL;
     const float *dlogits = NULL;
     step_noise(t, noise, b, &p1.noise, &p2.noise, &perm);
     float *logits = NULL; /* [2b]: the discriminator's logits of the joint sample, fetched */
     if (factor) {
         x2 = dq_ws(t, DQ_WS_X2, b * img);
-        op_scale_images_from_host(c, x + b * img, b * img, x2);
+        op_scale_images_from_host(x + b * img, b * img, dq_kind_image_shift(c), x2);
         logits = dq_malloc((size_t)2 * b * sizeof *logits);
         labels = (const int32_t *)dq_ws(t, DQ_WS_LABELS, (size_t)2 * b);
         dlogits = dq_ws(t, DQ_WS_TC_GRAD, (size_t)2 * b);

@@ -90,7 +90,7 @@ void dq_model_encode_sampled(const dq_model *mdl, dq_net_state *s, const uint8_t
     const size_t n = (size_t)b * c->H * c->W * c->channels;
     op_buf_reserve(&s->io[0], &s->cap_io[0], n ? n : 1);
     float *xf = s->io[0];
-    op_scale_images_from_host(c, x, n, xf);
+    op_scale_images_from_host(x, n, dq_kind_image_shift(c), xf);
     const int gaussian = dq_kind_head(c->kind) == DQ_HEAD_GAUSSIAN;
     const size_t nz = (size_t)b * dq_kind_encoder_width(c);
     float *out = gaussian ? dq_alloc_aligned((nz + 1) * sizeof(float)) : z;

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "core/error.h"
+
 typedef enum { DQ_DEVICE_CPU, DQ_DEVICE_CUDA } dq_device;
 
 /* Arithmetic of GEMMs and convolutions on the GPU (--precision): TF32 tensor
@@ -15,19 +17,19 @@ typedef enum { DQ_PRECISION_TF32, DQ_PRECISION_FP32, DQ_PRECISION_BF16 } dq_prec
 /* The --precision name of p. */
 const char *dq_precision_name(dq_precision p);
 
-/* Resolve a --precision argument: 0, or -1 with the reason in why. */
-int dq_precision_parse(const char *name, dq_precision *out, char *why, size_t whysize);
+/* Resolve a --precision argument: 0, or -1 with the reason in e. */
+int dq_precision_parse(const char *name, dq_precision *out, dq_errbuf *e);
 
 /* Number of usable CUDA devices (0 when built without CUDA or when the driver
  * finds none); desc receives the first device's name and memory, or why none. */
 int dq_cuda_probe(char *desc, size_t size);
 
 /* Resolve a --device argument.  "auto" is CUDA when a GPU is usable, else CPU;
- * "cuda" without a usable GPU is an error.  Returns 0, or -1 with the reason in why. */
-int dq_device_select(const char *name, dq_device *out, char *why, size_t whysize);
+ * "cuda" without a usable GPU is an error.  Returns 0, or -1 with the reason in e. */
+int dq_device_select(const char *name, dq_device *out, dq_errbuf *e);
 
 /* Runs a small kernel on the GPU and checks its result against the CPU:
- * 0 on agreement, -1 (with the reason in why) otherwise. */
-int dq_cuda_selftest(char *why, size_t whysize);
+ * 0 on agreement, -1 (with the reason in e) otherwise. */
+int dq_cuda_selftest(dq_errbuf *e);
 
 #endif

@@ -44,6 +44,9 @@ double nn_sum(const float *x, size_t n);
 double nn_sum_sq(const float *x, size_t n);
 /* sums[j] += sum over rows i of x[i,j], x [rows,cols] (bias gradients). */
 void nn_sum_rows_add(const float *x, size_t rows, int cols, float *sums);
+/* Image bytes to network input: y = x * (1/255) - shift, rounded after the
+ * product and after the difference (shift 0.5 centres the pixels). */
+void nn_scale_u8(const uint8_t *x, size_t n, float shift, float *y);
 
 /* ---- matrix multiply (nn_gemm.c) ---- */
 
@@ -126,6 +129,13 @@ void nn_maxpool2_backward(const float *x, const float *dy, int n, int h, int w, 
 /* Nearest-neighbour upsampling x2: x [n,h,w,c] -> y [n,2h,2w,c]. */
 void nn_upsample2_forward(const float *x, int n, int h, int w, int c, float *y);
 void nn_upsample2_backward(const float *dy, int n, int h, int w, int c, float *dx);
+
+/* ---- flatten order (nn_layout.c) ---- */
+
+/* Per image, x [cells, c] -> y [c, cells] (our (H,W,C) flatten order to
+ * PyTorch's (C,H,W), see above) and back; y must not alias x. */
+void nn_hwc_to_chw(const float *x, int b, int cells, int c, float *y);
+void nn_chw_to_hwc(const float *x, int b, int cells, int c, float *y);
 
 /* ---- losses (nn_loss.c) ---- */
 

@@ -1,5 +1,4 @@
-/* nn_cuda.h: the CUDA twins of the CPU primitives in nn.h, rng.h and optim.h,
- * and of the image scaling and flatten-order helpers of kinds.h and model.h.
+/* nn_cuda.h: the CUDA twins of the CPU primitives in nn.h, rng.h and optim.h.
  *
  * Each nncu_X mirrors nn_X (or dq_X) with the same arguments in the same
  * order after a leading context, and the same semantics: outputs and input
@@ -97,15 +96,14 @@ void nncu_zero(nncu_ctx *ctx, void *p, size_t bytes);
 void nncu_graph_begin(nncu_ctx *ctx);
 void nncu_graph_launch(nncu_ctx *ctx);
 
-/* ---- elementwise helpers and deterministic reductions (nncu_ctx.cu) ---- */
+/* ---- elementwise helpers and deterministic reductions (kernels/nncu_elem.cu) ---- */
 
 void nncu_fill(nncu_ctx *ctx, float *x, float value, size_t n);
 void nncu_scale(nncu_ctx *ctx, float *x, float a, size_t n);
 void nncu_axpy(nncu_ctx *ctx, float a, const float *x, float *y, size_t n);
 void nncu_scale_into(nncu_ctx *ctx, const float *x, float a, float *y, size_t n);
 void nncu_scale_add(nncu_ctx *ctx, float *y, float a, const float *x, size_t n);
-/* y = x / 255 - shift from device uint8 x, bitwise dq_kind_scale_images
- * (kinds.h) with that kind's shift: 0.5, or 0 for the Friede kinds. */
+/* x: device uint8; bitwise nn_scale_u8. */
 void nncu_scale_u8(nncu_ctx *ctx, const uint8_t *x, size_t n, float shift, float *y);
 /* *out = sum in double of x (or of x^2); out is a device double. */
 void nncu_sum(nncu_ctx *ctx, const float *x, size_t n, double *out);
@@ -139,8 +137,7 @@ void nncu_linear_forward(nncu_ctx *ctx, int n, int in, int out, const float *x, 
 void nncu_linear_backward(nncu_ctx *ctx, int n, int in, int out, const float *x,
                           const float *w, const float *dy, float *dx, float *dw, float *db);
 
-/* ---- activations, pooling, losses, softmax family, quantizer,
- *      permutation, flatten order (kernels/nncu_layers.cu) ---- */
+/* ---- activations (kernels/nncu_act.cu) ---- */
 
 void nncu_relu_forward(nncu_ctx *ctx, const float *x, float *y, size_t n);
 void nncu_relu_backward(nncu_ctx *ctx, const float *x, const float *dy, float *dx, size_t n);
@@ -150,6 +147,8 @@ void nncu_leaky_relu_forward(nncu_ctx *ctx, const float *x, float *y, size_t n, 
 void nncu_leaky_relu_backward(nncu_ctx *ctx, const float *x, const float *dy, float *dx,
                               size_t n, float slope);
 
+/* ---- pooling and upsampling (kernels/nncu_pool.cu) ---- */
+
 void nncu_maxpool2_forward(nncu_ctx *ctx, const float *x, int n, int h, int w, int c, float *y);
 void nncu_maxpool2_backward(nncu_ctx *ctx, const float *x, const float *dy, int n, int h, int w,
                             int c, float *dx);
@@ -157,6 +156,13 @@ void nncu_upsample2_forward(nncu_ctx *ctx, const float *x, int n, int h, int w, 
                             float *y);
 void nncu_upsample2_backward(nncu_ctx *ctx, const float *dy, int n, int h, int w, int c,
                              float *dx);
+
+/* ---- flatten order (kernels/nncu_layout.cu) ---- */
+
+void nncu_hwc_to_chw(nncu_ctx *ctx, const float *x, int b, int cells, int c, float *y);
+void nncu_chw_to_hwc(nncu_ctx *ctx, const float *x, int b, int cells, int c, float *y);
+
+/* ---- losses (kernels/nncu_loss.cu) ---- */
 
 void nncu_mse_forward(nncu_ctx *ctx, const float *pred, const float *target, size_t n,
                       double *out);
@@ -173,6 +179,8 @@ void nncu_cross_entropy_forward(nncu_ctx *ctx, const float *logits, const int32_
 void nncu_cross_entropy_backward(nncu_ctx *ctx, const float *logits, const int32_t *labels,
                                  int rows, int k, float scale, float *dlogits);
 
+/* ---- softmax family (kernels/nncu_softmax.cu) ---- */
+
 void nncu_softmax_forward(nncu_ctx *ctx, const float *x, float *y, int rows, int k);
 void nncu_softmax_backward(nncu_ctx *ctx, const float *y, const float *dy, float *dx, int rows,
                            int k);
@@ -187,6 +195,8 @@ void nncu_kl_uniform_backward(nncu_ctx *ctx, const float *logits, int rows, int 
 void nncu_argmax_rows(nncu_ctx *ctx, const float *x, int rows, int k, int32_t *idx);
 /* y [rows,k] = the one-hot rows of idx (device int32 [rows]), as nn_onehot. */
 void nncu_onehot(nncu_ctx *ctx, const int32_t *idx, int rows, int k, float *y);
+
+/* ---- quantizers (kernels/nncu_quant.cu) ---- */
 
 void nncu_quant_logits_forward(nncu_ctx *ctx, const float *z, const float *M, int rows, int K,
                                int C, float *L);
@@ -219,13 +229,14 @@ void nncu_category_values_forward(nncu_ctx *ctx, const float *w, int rows, int K
 void nncu_category_values_backward(nncu_ctx *ctx, const float *dzq, const float *ddisc, int rows,
                                    int K, float *dw);
 
+/* ---- latent permutation (kernels/nncu_perm.cu) ---- */
+
 /* perm: device int32 [d*n], as nn_perm_latents. */
 void nncu_perm_latents(nncu_ctx *ctx, const float *w, int n, int d, int k, const int32_t *perm,
                        float *out);
-
-/* dq_hwc_to_chw / dq_chw_to_hwc (model.h): per image [cells, c] <-> [c, cells]. */
-void nncu_hwc_to_chw(nncu_ctx *ctx, const float *x, int b, int cells, int c, float *y);
-void nncu_chw_to_hwc(nncu_ctx *ctx, const float *x, int b, int cells, int c, float *y);
+/* nn_perm_draw on the device (one thread per latent, the same Fisher-Yates
+ * draws): bitwise the same permutations.  perm: device int32 [d*n]. */
+uint64_t nncu_perm_draw(nncu_ctx *ctx, dq_rng r, uint64_t offset, int n, int d, int32_t *perm);
 
 /* ---- Philox4x32-10 on the device (kernels/nncu_rng.cu) ---- */
 
@@ -235,9 +246,6 @@ void nncu_chw_to_hwc(nncu_ctx *ctx, const float *x, int b, int cells, int c, flo
 void nncu_rng_uniform(nncu_ctx *ctx, dq_rng r, uint64_t offset, float *out, size_t n);
 void nncu_rng_gumbel(nncu_ctx *ctx, dq_rng r, uint64_t offset, float *out, size_t n);
 void nncu_rng_normal(nncu_ctx *ctx, dq_rng r, uint64_t offset, float *out, size_t n);
-/* nn_perm_draw on the device (one thread per latent, the same Fisher-Yates
- * draws): bitwise the same permutations.  perm: device int32 [d*n]. */
-uint64_t nncu_perm_draw(nncu_ctx *ctx, dq_rng r, uint64_t offset, int n, int d, int32_t *perm);
 
 /* ---- Adam over device parameters (kernels/nncu_optim.cu) ---- */
 

@@ -78,3 +78,7 @@ void nn_sum_rows_add(const float *x, size_t rows, int cols, float *sums) {
     }
     free(partial);
 }
+
+void nn_scale_u8(const uint8_t *x, size_t n, float shift, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = (float)x[i] * (1.0f / 255.0f) - shift;
+}

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/kinds.h"
 #include "core/util.h"
 
 /* Whether op_graph_begin started a recording, and how many graphs ran
@@ -183,11 +182,9 @@ void op_use_cuda(dq_precision precision) {
 
 int op_resolve_or_die(const char *device, const char *precision, dq_precision *prec) {
     dq_device dev;
-    char why[512];
-    if (dq_device_select(device ? device : "auto", &dev, why, sizeof why))
-        dq_die(DQ_EXIT_USAGE, "%s", why);
-    if (dq_precision_parse(precision ? precision : "tf32", prec, why, sizeof why))
-        dq_die(DQ_EXIT_USAGE, "%s", why);
+    dq_errbuf e;
+    if (dq_device_select(device ? device : "auto", &dev, &e)) dq_die(DQ_EXIT_USAGE, "%s", e.msg);
+    if (dq_precision_parse(precision ? precision : "tf32", prec, &e)) dq_die(DQ_EXIT_USAGE, "%s", e.msg);
     return dev == DQ_DEVICE_CUDA;
 }
 
@@ -303,19 +300,19 @@ void op_copy(void *dst, const void *src, size_t bytes) {
 void op_zero(void *p, size_t bytes) { DISPATCH(nncu_zero(gpu, p, bytes), memset(p, 0, bytes)); }
 
 #ifdef DISQ_CUDA
-static void scale_images_on_gpu(const dq_model_config *c, const uint8_t *host_x, size_t n, float *y) {
+static void scale_images_on_gpu(const uint8_t *host_x, size_t n, float shift, float *y) {
     if (n > gpu_bytes_cap) {
         nncu_free(gpu_bytes);
         gpu_bytes = nncu_malloc(n);
         gpu_bytes_cap = n;
     }
     nncu_upload(gpu, gpu_bytes, host_x, n);
-    nncu_scale_u8(gpu, gpu_bytes, n, dq_kind_image_shift(c), y);
+    nncu_scale_u8(gpu, gpu_bytes, n, shift, y);
 }
 #endif
 
-void op_scale_images_from_host(const dq_model_config *c, const uint8_t *host_x, size_t n, float *y) {
-    DISPATCH(scale_images_on_gpu(c, host_x, n, y), dq_kind_scale_images(c, host_x, n, y));
+void op_scale_images_from_host(const uint8_t *host_x, size_t n, float shift, float *y) {
+    DISPATCH(scale_images_on_gpu(host_x, n, shift, y), nn_scale_u8(host_x, n, shift, y));
 }
 
 /* ---- Adam ---- */
@@ -480,11 +477,11 @@ void op_upsample2_backward(const float *dy, int n, int h, int w, int c, float *d
 }
 
 void op_hwc_to_chw(const float *x, int b, int cells, int c, float *y) {
-    DISPATCH(nncu_hwc_to_chw(gpu, x, b, cells, c, y), dq_hwc_to_chw(x, b, cells, c, y));
+    DISPATCH(nncu_hwc_to_chw(gpu, x, b, cells, c, y), nn_hwc_to_chw(x, b, cells, c, y));
 }
 
 void op_chw_to_hwc(const float *x, int b, int cells, int c, float *y) {
-    DISPATCH(nncu_chw_to_hwc(gpu, x, b, cells, c, y), dq_chw_to_hwc(x, b, cells, c, y));
+    DISPATCH(nncu_chw_to_hwc(gpu, x, b, cells, c, y), nn_chw_to_hwc(x, b, cells, c, y));
 }
 
 void op_mse_forward_later(const float *pred, const float *target, size_t n, double *out) {

@@ -11,7 +11,15 @@
  * Arguments and semantics are nn.h's (outputs overwritten, weight gradients
  * accumulated, the same aliasing).  Loss forwards deliver their value to a
  * host double at op_collect (on the CPU at once), so that a training step
- * waits for the GPU once, at its end, and can be recorded as a CUDA graph. */
+ * waits for the GPU once, at its end, and can be recorded as a CUDA graph.
+ *
+ * The sections titled "twins:" hold the ops that are one primitive on either
+ * device: op_X is nn_X (or rng.h's dq_X) on the CPU and nncu_X on the GPU,
+ * with the CPU twin's parameters (nncu_X's after its context; op_X_later is
+ * the loss forward nn_X with its value's `double *out` added, as nncu_X's).
+ * tests/source/check_twins.py checks that the three declarations agree and
+ * that tests/unit/test_cuda_ops.c (or test_cuda_step.c) compares the two
+ * twins.  The other sections manage the device and its memory. */
 #ifndef DISQ_OP_H
 #define DISQ_OP_H
 
@@ -19,7 +27,6 @@
 #include <stdint.h>
 
 #include "nn/device.h"
-#include "model/model.h"
 #include "nn/nn.h"
 #include "nn/optim.h"
 
@@ -75,8 +82,8 @@ void op_zero(void *p, size_t bytes);
  * malloc's); free with op_host_free. */
 void *op_host_alloc(size_t bytes);
 void op_host_free(void *p);
-/* dq_kind_scale_images of host bytes into y. */
-void op_scale_images_from_host(const dq_model_config *c, const uint8_t *host_x, size_t n, float *y);
+/* nn_scale_u8 of host bytes into y. */
+void op_scale_images_from_host(const uint8_t *host_x, size_t n, float shift, float *y);
 
 /* ---- Adam over device parameters ---- */
 
@@ -91,7 +98,7 @@ void op_adam_step(op_adam *dev, dq_adam *host, double lr);
 void op_adam_download(const op_adam *opt, dq_adam *host);
 void op_adam_free(op_adam *opt);
 
-/* ---- the nn.h primitives ---- */
+/* ---- twins: the nn.h primitives ---- */
 
 void op_scale(float *x, float a, size_t n);
 void op_axpy(float a, const float *x, float *y, size_t n);
@@ -162,6 +169,8 @@ void op_bio_penalty_forward_later(const float *z, size_t n, double gamma, double
 void op_bio_penalty_backward(const float *z, size_t n, double gamma, double beta, float *dz);
 void op_category_values_forward(const float *w, int rows, int K, float *zq);
 void op_category_values_backward(const float *dzq, const float *ddisc, int rows, int K, float *dw);
+
+/* ---- twins: random draws ---- */
 
 /* rng.h's streams and nn_perm_draw, drawn where the ops compute: the same
  * values from the same (seed, stream, offset) on either device, up to the

@@ -27,7 +27,6 @@ TEST(cuda_twins_need_a_cuda_build) { GPU_ABSENT("built without CUDA (make CUDA=0
 
 #else
 
-#include "model/kinds.h"
 #include "nn/nn.h"
 #include "nn/nn_cuda.h"
 #include "nn/optim.h"
@@ -276,15 +275,10 @@ TEST(scale_u8_bitwise_for_both_shifts) {
     for (size_t i = 0; i < n; i++) x[i] = i < 256 ? (uint8_t)i : (uint8_t)u[i];
     uint8_t *d_x = to_dev(x, n);
     float *y = host(n * sizeof *y), *d_y = dev(n * sizeof *d_y);
-    const struct {
-        dq_model_kind kind;
-        float shift;
-    } cases[] = {{DQ_MODEL_FACTORQVAE, 0.5f}, {DQ_MODEL_DVAE_FRIEDE, 0.0f}};
+    const float shifts[] = {0.5f, 0.0f}; /* the kinds' two */
     for (int t = 0; t < 2; t++) {
-        dq_model_config c;
-        dq_config_defaults(&c, cases[t].kind);
-        dq_kind_scale_images(&c, x, n, y);
-        nncu_scale_u8(fp32_ctx, d_x, n, cases[t].shift, d_y);
+        nn_scale_u8(x, n, shifts[t], y);
+        nncu_scale_u8(fp32_ctx, d_x, n, shifts[t], d_y);
         CHECK_CLOSE(fp32_ctx, d_y, y, n, 0);
     }
 }
@@ -348,10 +342,10 @@ TEST(hwc_chw_bitwise) {
     size_t n = (size_t)b * cells * c;
     float *x = rand_host(n, -1, 1), *y = host(n * sizeof *y);
     float *d_x = upload_f(x, n), *d_y = dev(n * sizeof *d_y);
-    dq_hwc_to_chw(x, b, cells, c, y);
+    nn_hwc_to_chw(x, b, cells, c, y);
     nncu_hwc_to_chw(fp32_ctx, d_x, b, cells, c, d_y);
     CHECK_CLOSE(fp32_ctx, d_y, y, n, 0);
-    dq_chw_to_hwc(x, b, cells, c, y);
+    nn_chw_to_hwc(x, b, cells, c, y);
     nncu_chw_to_hwc(fp32_ctx, d_x, b, cells, c, d_y);
     CHECK_CLOSE(fp32_ctx, d_y, y, n, 0);
 }
