@@ -18,22 +18,12 @@ import re
 import subprocess
 import sys
 
+from tap import finish, result
+
 LAYERS = ["core", "io", "data", "nn", "model", "metric", "draw"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-
-failures = 0
-
-
-def result(ok, name, detail=""):
-    global failures
-    if ok:
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name}: {detail}")
-
 
 def sources():
     """(path relative to ROOT, layer) of every library and kernel source."""
@@ -148,4 +138,4 @@ def check_objects(build):
 
 check_includes()
 check_objects(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
-sys.exit(1 if failures else 0)
+finish()
