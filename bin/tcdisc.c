@@ -143,8 +143,8 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < ncodes; i++) vals.v[i * K + codes[i]] = 1;
     }
     dq_tc_result res;
-    char err[256];
-    if (dq_tc_estimate(vals.v, n, d, k, &o, &res, err, sizeof err)) dq_die(DQ_EXIT_DATA, "stdin: %s", err);
+    dq_errbuf err;
+    if (dq_tc_estimate(vals.v, n, d, k, &o, &res, &err)) dq_die(DQ_EXIT_DATA, "stdin: %s", err.msg);
     if (json)
         printf("{\"tc\": %.9g, \"se\": %.9g, \"field\": \"%s\", \"latents\": %d, \"slice\": %d, "
                "\"n_train\": %lld, \"n_eval\": %lld, \"disc_loss\": %.9g, \"steps\": %lld}\n",
