@@ -2,11 +2,10 @@
  * with the penalty gamma mean(max(-z,0)) + beta mean(z^2) over all latents,
  * gamma = lambda_nonneg, beta = lambda_activity; disq-models(7)). */
 #include "model/head.h"
+#include "model/workspace.h"
 #include "nn/op.h"
 
-static int is_bio(const dq_model_config *c) { return dq_kind_head(c->kind) == DQ_HEAD_BIO; }
-
-void dq_head_ae_forward(dq_trainer *t, dq_head_pass *p) {
+static void forward(dq_trainer *t, dq_head_pass *p, int bio) {
     const dq_model_config *c = &t->model.cfg;
     const size_t n = (size_t)p->b * c->d;
     p->zq = dq_ws(t, DQ_WS_ZQ, n);
@@ -14,14 +13,46 @@ void dq_head_ae_forward(dq_trainer *t, dq_head_pass *p) {
     p->disc = p->zq;
     p->reg = 0;
     p->weight = 1;
-    if (is_bio(c)) op_bio_penalty_forward_later(p->z, n, c->gamma, c->beta, &p->reg);
+    if (bio) op_bio_penalty_forward_later(p->z, n, c->gamma, c->beta, &p->reg);
 }
 
-void dq_head_ae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
-                         const float *ddisc, float *dz) {
+static void backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc, float *dz,
+                     int bio) {
     const dq_model_config *c = &t->model.cfg;
     const size_t n = (size_t)p->b * c->d;
     op_copy(dz, dzq, n * sizeof(float));
     if (ddisc) op_axpy(1.0f, ddisc, dz, n);
-    if (is_bio(c)) op_bio_penalty_backward(p->z, n, c->gamma, c->beta, dz);
+    if (bio) op_bio_penalty_backward(p->z, n, c->gamma, c->beta, dz);
 }
+
+static void widths(const dq_model_config *c, dq_head_widths *w) {
+    *w = (dq_head_widths){.encoder = c->d, .z = c->d, .decoder = c->d, .disc = c->d};
+}
+
+static void identity_forward(dq_trainer *t, dq_head_pass *p) { forward(t, p, 0); }
+
+static void identity_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc,
+                              float *dz) {
+    backward(t, p, dzq, ddisc, dz, 0);
+}
+
+const dq_head dq_head_identity = {
+    .net = &dq_resnet_network,
+    .widths = widths,
+    .forward = identity_forward,
+    .backward = identity_backward,
+};
+
+static void bio_forward(dq_trainer *t, dq_head_pass *p) { forward(t, p, 1); }
+
+static void bio_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc,
+                         float *dz) {
+    backward(t, p, dzq, ddisc, dz, 1);
+}
+
+const dq_head dq_head_bio = {
+    .net = &dq_resnet_network,
+    .widths = widths,
+    .forward = bio_forward,
+    .backward = bio_backward,
+};

@@ -1,73 +1,36 @@
-/* head.c: head dispatch and the codebook heads RELAXED (qvae family: logits
- * -R against the codebook) and LOGITS (dvae: the encoder output is the
- * logits), which share everything after the logits (see kinds.h, head.h). */
-#include "model/head.h"
-
+/* codebook.c: the codebook heads RELAXED (qvae family: logits -R against the
+ * codebook) and LOGITS (dvae: the encoder output is the logits), which share
+ * everything after the logits (see head.h). */
+#include <stdlib.h>
 #include <string.h>
 
+#include "model/categorical.h"
+#include "model/head.h"
+#include "model/workspace.h"
+#include "nn/nn.h"
 #include "nn/op.h"
+#include "core/util.h"
 
-float *dq_ws(dq_trainer *t, int slot, size_t n) {
-    op_buf_reserve(&t->buf[slot], &t->cap[slot], n ? n : 1);
-    return t->buf[slot];
-}
-
-void dq_head_forward(dq_trainer *t, dq_head_pass *p) {
-    p->reg_scale = 1;
-    switch (dq_kind_head(t->model.cfg.kind)) {
-    case DQ_HEAD_RELAXED:
-    case DQ_HEAD_LOGITS: dq_head_codebook_forward(t, p); break;
-    case DQ_HEAD_GAUSSIAN: dq_head_gaussian_forward(t, p); break;
-    case DQ_HEAD_IDENTITY:
-    case DQ_HEAD_BIO: dq_head_ae_forward(t, p); break;
-    case DQ_HEAD_QLAE: dq_head_qlae_forward(t, p); break;
-    case DQ_HEAD_FRIEDE: dq_head_friede_forward(t, p); break;
-    }
-}
-
-void dq_head_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
-                      const float *ddisc, float *dz) {
-    switch (dq_kind_head(t->model.cfg.kind)) {
-    case DQ_HEAD_RELAXED:
-    case DQ_HEAD_LOGITS: dq_head_codebook_backward(t, p, dzq, ddisc, dz); break;
-    case DQ_HEAD_GAUSSIAN: dq_head_gaussian_backward(t, p, dzq, ddisc, dz); break;
-    case DQ_HEAD_IDENTITY:
-    case DQ_HEAD_BIO: dq_head_ae_backward(t, p, dzq, ddisc, dz); break;
-    case DQ_HEAD_QLAE: dq_head_qlae_backward(t, p, dzq, ddisc, dz); break;
-    case DQ_HEAD_FRIEDE: dq_head_friede_backward(t, p, dzq, ddisc, dz); break;
-    }
-}
+/* Codebook vector width: C for RELAXED, scalar values for LOGITS. */
+static int code_dim(const dq_model_config *c, int logits) { return logits ? 1 : c->C; }
 
 /* The logits: -R from the codebook, or the encoder output itself. */
-static const float *codebook_logits(dq_trainer *t, const dq_head_pass *p) {
+static const float *train_logits(dq_trainer *t, const dq_head_pass *p, int logits) {
     const dq_model *mdl = &t->model;
     const dq_model_config *c = &mdl->cfg;
-    if (dq_kind_head(c->kind) == DQ_HEAD_LOGITS) return p->z;
+    if (logits) return p->z;
     const int rows = p->b * c->d;
     float *L = dq_ws(t, DQ_WS_L, (size_t)rows * c->K);
     op_quant_logits_forward(p->z, DQ_W(&mdl->params, mdl->codebook), rows, c->K, c->C, L);
     return L;
 }
 
-/* Codebook vector width: C for RELAXED, scalar values for LOGITS. */
-static int code_dim(const dq_model_config *c) {
-    return dq_kind_head(c->kind) == DQ_HEAD_LOGITS ? 1 : c->C;
-}
-
-void dq_head_codebook_forward(dq_trainer *t, dq_head_pass *p) {
+static void forward(dq_trainer *t, dq_head_pass *p, int logits) {
     const dq_model *mdl = &t->model;
     const dq_model_config *c = &mdl->cfg;
-    const int rows = p->b * c->d, C = code_dim(c);
-    const float *L = codebook_logits(t, p);
-    float *w = dq_ws(t, DQ_WS_W, (size_t)rows * c->K);
-    if (p->mode == DQ_SAMPLE_HARD) {
-        int32_t *code = (int32_t *)dq_ws(t, DQ_WS_CODE, (size_t)rows);
-        op_argmax_rows(L, rows, c->K, code);
-        op_onehot(code, rows, c->K, w);
-    } else {
-        op_gumbel_softmax_forward(L, p->mode == DQ_SAMPLE_NOISY ? p->noise : NULL, 1.0f, p->tau, w,
-                                  rows, c->K);
-    }
+    const int rows = p->b * c->d, C = code_dim(c, logits);
+    const float *L = train_logits(t, p, logits);
+    const float *w = dq_categorical_assign(t, p, L, rows, c->K, 1.0f);
     p->zq = dq_ws(t, DQ_WS_ZQ, (size_t)rows * C);
     op_quant_lookup_forward(w, DQ_W(&mdl->params, mdl->codebook), rows, c->K, C, p->zq);
     p->disc = w;
@@ -75,24 +38,103 @@ void dq_head_codebook_forward(dq_trainer *t, dq_head_pass *p) {
     p->weight = c->beta;
 }
 
-void dq_head_codebook_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
-                               const float *ddisc, float *dz) {
+static void backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc, float *dz,
+                     int logits) {
     dq_model *mdl = &t->model;
     const dq_model_config *c = &mdl->cfg;
-    const int rows = p->b * c->d, C = code_dim(c);
+    const int rows = p->b * c->d, C = code_dim(c, logits);
     const size_t n = (size_t)rows * c->K;
     const float *M = DQ_W(&mdl->params, mdl->codebook);
     float *dM = DQ_G(&mdl->params, mdl->codebook);
     const float *w = t->buf[DQ_WS_W];
-    const float *L = dq_kind_head(c->kind) == DQ_HEAD_LOGITS ? p->z : t->buf[DQ_WS_L];
+    const float *L = logits ? p->z : t->buf[DQ_WS_L];
     float *dw = dq_ws(t, DQ_WS_DW, n), *dL2 = dq_ws(t, DQ_WS_DL2, n);
     op_quant_lookup_backward(w, M, dzq, rows, c->K, C, dw, dM);
     if (ddisc) op_axpy(1.0f, ddisc, dw, n);
     /* LOGITS: the logit gradient is dz itself */
-    float *dL = dq_kind_head(c->kind) == DQ_HEAD_LOGITS ? dz : dq_ws(t, DQ_WS_DL, n);
+    float *dL = logits ? dz : dq_ws(t, DQ_WS_DL, n);
     op_gumbel_softmax_backward(w, dw, p->tau, dL, rows, c->K);
     op_kl_uniform_backward(L, rows, c->K, (float)c->beta, dL2);
     op_axpy(1.0f, dL2, dL, n);
-    if (dq_kind_head(c->kind) == DQ_HEAD_RELAXED)
-        op_quant_logits_backward(p->z, M, dL, rows, c->K, c->C, dz, dM);
+    if (!logits) op_quant_logits_backward(p->z, M, dL, rows, c->K, c->C, dz, dM);
 }
+
+/* On the host whatever the device: a nearest-codeword search of a few MFLOP
+ * per batch would spend more on the transfers. */
+static void quantize(const dq_model *mdl, const float *z, int b, int sample, uint64_t stream,
+                     int32_t *code, float *zq, int logits) {
+    const dq_model_config *c = &mdl->cfg;
+    const int rows = b * c->d;
+    const size_t n = (size_t)rows * c->K;
+    const float *M = DQ_HOST_W(&mdl->params, mdl->codebook);
+    float *L = dq_alloc_aligned((n ? n : 1) * sizeof(float));
+    if (logits) memcpy(L, z, n * sizeof(float));
+    else nn_quant_logits_forward(z, M, rows, c->K, c->C, L);
+    dq_categorical_codes(L, rows, c->K, sample, (uint64_t)c->seed, stream, code);
+    nn_quant_gather(code, M, rows, code_dim(c, logits), zq);
+    free(L);
+}
+
+static const float *values(const dq_model *mdl, int j, float *scratch) {
+    (void)j;
+    (void)scratch;
+    return DQ_HOST_W(&mdl->params, mdl->codebook);
+}
+
+/* ---- RELAXED ---- */
+
+static void relaxed_widths(const dq_model_config *c, dq_head_widths *w) {
+    *w = (dq_head_widths){.encoder = c->d * c->C, .z = c->d * c->C, .decoder = c->d * c->C,
+                          .disc = c->d * c->K, .noise = c->d * c->K, .codebook = {c->K, c->C}};
+}
+
+static void relaxed_forward(dq_trainer *t, dq_head_pass *p) { forward(t, p, 0); }
+
+static void relaxed_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc,
+                             float *dz) {
+    backward(t, p, dzq, ddisc, dz, 0);
+}
+
+static void relaxed_quantize(const dq_model *mdl, const float *z, int b, int sample, uint64_t stream,
+                             int32_t *code, float *zq) {
+    quantize(mdl, z, b, sample, stream, code, zq, 0);
+}
+
+const dq_head dq_head_relaxed = {
+    .net = &dq_resnet_network,
+    .widths = relaxed_widths,
+    .categorical = 1,
+    .forward = relaxed_forward,
+    .backward = relaxed_backward,
+    .quantize = relaxed_quantize,
+    .values = values,
+};
+
+/* ---- LOGITS ---- */
+
+static void logits_widths(const dq_model_config *c, dq_head_widths *w) {
+    *w = (dq_head_widths){.encoder = c->d * c->K, .z = c->d * c->K, .decoder = c->d,
+                          .disc = c->d * c->K, .noise = c->d * c->K, .codebook = {c->K, 1}};
+}
+
+static void logits_forward(dq_trainer *t, dq_head_pass *p) { forward(t, p, 1); }
+
+static void logits_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc,
+                            float *dz) {
+    backward(t, p, dzq, ddisc, dz, 1);
+}
+
+static void logits_quantize(const dq_model *mdl, const float *z, int b, int sample, uint64_t stream,
+                            int32_t *code, float *zq) {
+    quantize(mdl, z, b, sample, stream, code, zq, 1);
+}
+
+const dq_head dq_head_logits = {
+    .net = &dq_resnet_network,
+    .widths = logits_widths,
+    .categorical = 1,
+    .forward = logits_forward,
+    .backward = logits_backward,
+    .quantize = logits_quantize,
+    .values = values,
+};
