@@ -198,7 +198,8 @@ typedef struct {
 
 static void add_gapst_images(const dq_tensor *x, int64_t batch_no, void *ctx) {
     gapst_run *g = ctx;
-    dq_gapst_add_images_or_die(&g->model, x, batch_no, &g->sums);
+    dq_errbuf e;
+    if (dq_gapst_add_images(&g->model, x, batch_no, &g->sums, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
 }
 
 static void load_gapst_model(const char *path, gapst_run *g) {

@@ -33,17 +33,20 @@ void dq_gapst_add(dq_trainer *t, const uint8_t *x, int b, dq_gapst *g) {
 /* Images per forward pass: bounds the activations kept in memory. */
 #define CHUNK 128
 
-void dq_gapst_add_images_or_die(dq_trainer *t, const dq_tensor *x, int64_t batch_no, dq_gapst *g) {
+int dq_gapst_add_images(dq_trainer *t, const dq_tensor *x, int64_t batch_no, dq_gapst *g, dq_errbuf *e) {
     const dq_model_config *c = &t->model.cfg;
     if (x->dtype != DQ_U8 || x->ndim != 4 || x->shape[1] != c->H || x->shape[2] != c->W ||
-        x->shape[3] != c->channels)
-        dq_die(DQ_EXIT_DATA, "batch %lld: field 'x' is %s with %d dims; the model takes u8 [B,%d,%d,%d]",
-               (long long)batch_no, dq_dtype_name(x->dtype), x->ndim, c->H, c->W, c->channels);
+        x->shape[3] != c->channels) {
+        dq_err_set(e, "batch %lld: field 'x' is %s with %d dims; the model takes u8 [B,%d,%d,%d]",
+                   (long long)batch_no, dq_dtype_name(x->dtype), x->ndim, c->H, c->W, c->channels);
+        return -1;
+    }
     const size_t img = (size_t)c->H * c->W * c->channels;
     for (int64_t i = 0; i < x->shape[0]; i += CHUNK) {
         const int n = x->shape[0] - i < CHUNK ? (int)(x->shape[0] - i) : CHUNK;
         dq_gapst_add(t, (const uint8_t *)x->data + i * img, n, g);
     }
+    return 0;
 }
 
 double dq_gapst_value(const dq_gapst *g, double *soft, double *hard) {

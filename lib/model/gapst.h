@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "model/trainer.h"
+#include "core/error.h"
 #include "core/stream.h"
 
 typedef struct {
@@ -24,8 +25,9 @@ int dq_gapst_supported(dq_model_kind k);
 /* Add b images (u8 [b,H,W,channels]) of a model loaded into t. */
 void dq_gapst_add(dq_trainer *t, const uint8_t *x, int b, dq_gapst *g);
 /* Add a stream's image tensor x (u8 [B,H,W,channels]), in chunks that bound
- * the activations kept; a tensor of other images ends the process (65). */
-void dq_gapst_add_images_or_die(dq_trainer *t, const dq_tensor *x, int64_t batch_no, dq_gapst *g);
+ * the activations kept: 0, or -1 with the reason for a tensor of other
+ * images. */
+int dq_gapst_add_images(dq_trainer *t, const dq_tensor *x, int64_t batch_no, dq_gapst *g, dq_errbuf *e);
 /* |mean hard loss - mean soft loss|; the means through the pointers (NULL skips). */
 double dq_gapst_value(const dq_gapst *g, double *soft, double *hard);
 

@@ -283,7 +283,13 @@ int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int6
     dq_batch_init(&b);
     int rc = 0, first = 1;
     double last_note = dq_now();
-    while (in->n < want && dq_read_batch_or_die(r, &b)) {
+    while (in->n < want) {
+        const int got = dq_read_batch(r, &b);
+        if (got < 0) {
+            dq_err_set(e, "%s", dq_reader_error(r));
+            rc = -1;
+        }
+        if (got <= 0) break;
         const dq_tensor *x = batch_field(&b, "x", DQ_U8, 3, xshape, e);
         if (!x) {
             rc = -1;

@@ -97,9 +97,9 @@ typedef struct {
 } dq_trav_input;
 
 /* Read until `sample` images (at least nsrc) or the end of the stream,
- * encoding as it goes; the header must be read and checked.  Exits 65 on a
- * malformed stream; returns -1 with the reason when a batch lacks x or has
- * fields of the wrong shape, or when the stream ends before nsrc images. */
+ * encoding as it goes; the header must be read and checked.  Returns -1
+ * with the reason on a malformed stream, when a batch lacks x or has fields
+ * of the wrong shape, or when the stream ends before nsrc images. */
 int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int64_t sample,
                  dq_trav_input *in, dq_errbuf *e);
 void dq_trav_input_free(dq_trav_input *in);
