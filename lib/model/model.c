@@ -4,12 +4,10 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "model/kinds.h"
 #include "nn/nn.h"
-#include "nn/op.h"
 #include "core/rng.h"
 #include "core/util.h"
 

@@ -15,7 +15,8 @@ typedef struct {
     /* Register the encoder's tensors (-> enc_width floats per image) and
      * the decoder's (dec_width floats ->), in checkpoint order. */
     void (*build)(dq_model *mdl, int enc_width, int dec_width);
-    /* NULL, or why the config does not fit this network. */
+    /* Why a config does not fit this network, or NULL (the field is NULL
+     * where every config fits). */
     const char *(*refuse)(const dq_model_config *c);
     /* x [b,H,W,channels] scaled -> z [b, enc width]; the backward only
      * accumulates weight gradients (images need none). */

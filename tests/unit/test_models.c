@@ -353,7 +353,7 @@ TEST(loss_falls_in_a_short_run) {
 
 /* ---- configuration ---- */
 
-TEST(presets_follow_the_spec_table) {
+TEST(presets_names_and_usage_come_from_the_kinds_table) {
     dq_model_config c;
     dq_config_defaults(&c, DQ_MODEL_FACTORVAE);
     CHECK(dq_config_preset(&c, "isaac3d") == 0);
@@ -368,10 +368,20 @@ TEST(presets_follow_the_spec_table) {
     CHECK(c.C == 8 && c.K == 64 && c.gamma == 1e-4);
     dq_config_defaults(&c, DQ_MODEL_DVAE);
     CHECK(c.beta == 5e-3 && c.gamma == 0);
+    char *usage = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&usage, &len);
+    dq_kinds_usage(f);
+    fclose(f);
     for (int k = 0; k < DQ_NMODEL_KINDS; k++) {
+        const char *name = dq_model_kind_name((dq_model_kind)k);
         dq_model_kind back;
-        CHECK(dq_model_kind_parse(dq_model_kind_name((dq_model_kind)k), &back) == 0 && (int)back == k);
+        CHECK_MSG(name && dq_kind_head((dq_model_kind)k), "kind %d has no row in the kinds table", k);
+        if (!name) continue;
+        CHECK(dq_model_kind_parse(name, &back) == 0 && (int)back == k);
+        CHECK_MSG(strstr(usage, name), "train --help does not list %s", name);
     }
+    free(usage);
 }
 
 /* ---- inference passes ---- */
