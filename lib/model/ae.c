@@ -5,7 +5,9 @@
 #include "model/workspace.h"
 #include "nn/op.h"
 
-static void forward(dq_trainer *t, dq_head_pass *p, int bio) {
+static int is_bio(const dq_model *mdl) { return mdl->head == &dq_head_bio; }
+
+static void forward(dq_trainer *t, dq_head_pass *p) {
     const dq_model_config *c = &t->model.cfg;
     const size_t n = (size_t)p->b * c->d;
     p->zq = dq_ws(t, DQ_WS_ZQ, n);
@@ -13,46 +15,31 @@ static void forward(dq_trainer *t, dq_head_pass *p, int bio) {
     p->disc = p->zq;
     p->reg = 0;
     p->weight = 1;
-    if (bio) op_bio_penalty_forward_later(p->z, n, c->gamma, c->beta, &p->reg);
+    if (is_bio(&t->model)) op_bio_penalty_forward_later(p->z, n, c->gamma, c->beta, &p->reg);
 }
 
-static void backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc, float *dz,
-                     int bio) {
+static void backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc, float *dz) {
     const dq_model_config *c = &t->model.cfg;
     const size_t n = (size_t)p->b * c->d;
     op_copy(dz, dzq, n * sizeof(float));
     if (ddisc) op_axpy(1.0f, ddisc, dz, n);
-    if (bio) op_bio_penalty_backward(p->z, n, c->gamma, c->beta, dz);
+    if (is_bio(&t->model)) op_bio_penalty_backward(p->z, n, c->gamma, c->beta, dz);
 }
 
 static void widths(const dq_model_config *c, dq_head_widths *w) {
     *w = (dq_head_widths){.encoder = c->d, .z = c->d, .decoder = c->d, .disc = c->d};
 }
 
-static void identity_forward(dq_trainer *t, dq_head_pass *p) { forward(t, p, 0); }
-
-static void identity_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc,
-                              float *dz) {
-    backward(t, p, dzq, ddisc, dz, 0);
-}
-
 const dq_head dq_head_identity = {
     .net = &dq_resnet_network,
     .widths = widths,
-    .forward = identity_forward,
-    .backward = identity_backward,
+    .forward = forward,
+    .backward = backward,
 };
-
-static void bio_forward(dq_trainer *t, dq_head_pass *p) { forward(t, p, 1); }
-
-static void bio_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc,
-                         float *dz) {
-    backward(t, p, dzq, ddisc, dz, 1);
-}
 
 const dq_head dq_head_bio = {
     .net = &dq_resnet_network,
     .widths = widths,
-    .forward = bio_forward,
-    .backward = bio_backward,
+    .forward = forward,
+    .backward = backward,
 };

@@ -69,7 +69,7 @@ typedef struct {
     int64_t codebook[2];  /* the codebook tensor's shape; {0, 0}: none */
 } dq_head_widths;
 
-typedef struct {
+typedef struct dq_head {
     const dq_network *net;
     void (*widths)(const dq_model_config *c, dq_head_widths *w);
     int noise_normal;     /* the noise is N(0,1), else Gumbel */

@@ -168,7 +168,7 @@ void dq_model_to_device(dq_model *mdl) { dq_params_to_device(&mdl->params); }
 void dq_model_build(dq_model *mdl, const dq_model_config *cfg) {
     memset(mdl, 0, sizeof *mdl);
     mdl->cfg = *cfg;
-    const dq_head *head = dq_kind_head(cfg->kind);
+    const dq_head *head = mdl->head = dq_kind_head(cfg->kind);
     dq_head_widths w;
     head->widths(cfg, &w);
     dq_param_set *P = &mdl->params;

@@ -244,6 +244,7 @@ void dq_tcdisc_backward(const dq_tcdisc *t, const dq_param_set *P, dq_net_state 
 
 typedef struct {
     dq_model_config cfg;
+    const struct dq_head *head; /* the kind's latent head (head.h) */
     dq_param_set params;
     dq_encoder enc;
     dq_decoder dec;

@@ -10,7 +10,7 @@
 #include "nn/op.h"
 #include "core/util.h"
 
-static const dq_head *head_of(const dq_trainer *t) { return dq_kind_head(t->model.cfg.kind); }
+static const dq_head *head_of(const dq_trainer *t) { return t->model.head; }
 
 void dq_head_forward(dq_trainer *t, dq_head_pass *p) {
     p->reg_scale = 1;

@@ -88,7 +88,7 @@ void dq_model_encode_sampled(const dq_model *mdl, dq_net_state *s, const uint8_t
     op_buf_reserve(&s->io[0], &s->cap_io[0], n ? n : 1);
     float *xf = s->io[0];
     op_scale_images_from_host(c, x, n, xf);
-    const dq_head *head = dq_kind_head(c->kind);
+    const dq_head *head = mdl->head;
     const size_t nz = (size_t)b * dq_kind_encoder_width(c);
     float *out = head->represent ? dq_alloc_aligned((nz + 1) * sizeof(float)) : z;
     float *dev_out = pass_output(s, out, nz);
@@ -102,7 +102,7 @@ void dq_model_encode_sampled(const dq_model *mdl, dq_net_state *s, const uint8_t
 void dq_model_quantize(const dq_model *mdl, const float *z, int b, int sample, uint64_t stream,
                        int32_t *code, float *zq) {
     const dq_model_config *c = &mdl->cfg;
-    const dq_head *head = dq_kind_head(c->kind);
+    const dq_head *head = mdl->head;
     if (head->quantize) head->quantize(mdl, z, b, sample, stream, code, zq);
     else memcpy(zq, z, (size_t)b * c->d * sizeof(float));
 }
@@ -115,7 +115,7 @@ void dq_model_decode(const dq_model *mdl, dq_net_state *s, const float *zq, int 
         op_upload(s->io[0], zq, nzq * sizeof(float));
         zq = s->io[0];
     }
-    const dq_network *net = dq_kind_head(mdl->cfg.kind)->net;
+    const dq_network *net = mdl->head->net;
     float *dev_xhat = pass_output(s, xhat, n);
     net->decode(mdl, s, zq, b, dev_xhat);
     fetch_output(s, xhat, n);

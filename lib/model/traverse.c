@@ -61,7 +61,7 @@ int dq_sweep_make(const dq_model *mdl, dq_sweep_kind kind, double range, int ste
         dq_err_set(e, "a %s has no codebook to sweep; use --sweep range", dq_model_kind_name(c->kind));
         return -1;
     }
-    const dq_head *head = dq_kind_head(c->kind);
+    const dq_head *head = mdl->head;
     const int n = steps == 0 || steps > K ? K : steps;
     *sw = (dq_sweep){n, C, d, !head->own_values, NULL, NULL};
     sw->value = dq_malloc((size_t)d * n * C * sizeof *sw->value);
