@@ -91,8 +91,8 @@ int main(int argc, char **argv) {
     dq_errbuf e;
     if (dq_tc_read_latents(r, &h, o.field, o.codebook, &l, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
     dq_tc_result res;
-    char err[256];
-    if (dq_tc_estimate(l.rows, l.n, l.d, l.k, &o.tc, &res, err, sizeof err)) dq_die(DQ_EXIT_DATA, "stdin: %s", err);
+    dq_errbuf err;
+    if (dq_tc_estimate(l.rows, l.n, l.d, l.k, &o.tc, &res, &err)) dq_die(DQ_EXIT_DATA, "stdin: %s", err.msg);
     if (o.json)
         printf("{\"tc\": %.9g, \"se\": %.9g, \"field\": \"%s\", \"latents\": %d, \"slice\": %d, "
                "\"n_train\": %lld, \"n_eval\": %lld, \"disc_loss\": %.9g, \"steps\": %lld}\n",

@@ -7,6 +7,7 @@
 #include "core/stream.h"
 #include "core/util.h"
 #include "model/checkpoint.h"
+#include "model/kinds.h"
 #include "model/training.h"
 #include "nn/op.h"
 
@@ -31,9 +32,9 @@ static void usage(FILE *f) {
             "usage: train -o CKPT [options] < STREAM\n"
             "Train a model (FactorQVAE by default) on the images (field x) of a disq stream.\n"
             "  -o, --output CKPT     checkpoint (.safetensors), written atomically\n"
-            "  -m, --model KIND      factorqvae (default) | qvae | vqvae | factorvqvae | dvae |\n"
-            "                        factordvae | ae | betavae | factorvae | bioae | qlae |\n"
-            "                        dvae-friede | factordvae-friede (see man 1 train)\n"
+            "  -m, --model KIND      one of (default factorqvae; see man 1 train):\n");
+    dq_kinds_usage(f);
+    fprintf(f,
             "  --preset DATASET      beta/gamma of shapes3d | isaac3d | mpi3d (default shapes3d)\n"
             "  --width N  --dense M  --latents D (default 2F)  --codebook K  --codebook-dim C\n"
             "  --disc-hidden H  --beta B  --gamma G  --lr LR  --lr-min LR  --disc-lr LR\n"
@@ -131,9 +132,9 @@ static void make_trainer(const options *o, const dq_header *h, dq_trainer *t) {
         for (int i = 0; i < o->nset; i++)
             if (dq_config_set(&cfg, o->set_key[i], o->set_val[i]))
                 dq_die(DQ_EXIT_USAGE, "bad value '%s' for %s", o->set_val[i], o->set_key[i]);
-        char why[256];
+        dq_errbuf why;
         if (cfg.d == 0) dq_die(DQ_EXIT_USAGE, "stream header lists no factors; give --latents D");
-        if (dq_config_check(&cfg, why, sizeof why)) dq_die(DQ_EXIT_USAGE, "%s", why);
+        if (dq_config_check(&cfg, &why)) dq_die(DQ_EXIT_USAGE, "%s", why.msg);
         dq_trainer_init(t, &cfg, 1);
     }
 }

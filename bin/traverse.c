@@ -137,7 +137,6 @@ int main(int argc, char **argv) {
     op_select_or_die(o.device, o.precision);
     dq_model_to_device(&t.model);
     const dq_model *mdl = &t.model;
-    char err[512];
     dq_errbuf e;
     dq_sweep sw = {0};
     const int discrete = dq_kind_is_discrete(mdl->cfg.kind);
@@ -146,8 +145,8 @@ int main(int argc, char **argv) {
         dq_die(DQ_EXIT_USAGE, "%s: a %s has no codes to count; usage needs a categorical model", o.ckpt,
                dq_model_kind_name(mdl->cfg.kind));
     if (o.mode == MODE_TRAVERSAL &&
-        dq_sweep_make(mdl, o.sweep, o.range, (int)o.steps, &sw, err, sizeof err) != 0)
-        dq_die(DQ_EXIT_USAGE, "%s: %s", o.ckpt, err);
+        dq_sweep_make(mdl, o.sweep, o.range, (int)o.steps, &sw, &e) != 0)
+        dq_die(DQ_EXIT_USAGE, "%s: %s", o.ckpt, e.msg);
 
     dq_reader *r = dq_reader_new(stdin, "stdin");
     dq_header h;
@@ -157,7 +156,7 @@ int main(int argc, char **argv) {
     dq_painter_init(&p, mdl);
     dq_trav_input in;
     const int nsrc = (int)(o.mode == MODE_SWAP ? 2 * o.images : o.mode == MODE_USAGE ? 0 : o.images);
-    if (dq_trav_read(&p, r, &h, nsrc, o.sample, &in, err, sizeof err) != 0) dq_die(DQ_EXIT_DATA, "%s", err);
+    if (dq_trav_read(&p, r, &h, nsrc, o.sample, &in, &e) != 0) dq_die(DQ_EXIT_DATA, "%s", e.msg);
     if (in.n == 0) dq_die(DQ_EXIT_DATA, "stdin: the stream has no images");
 
     dq_pic_style st = {(int)o.scale, (int)o.text_scale, dq_malloc((size_t)mdl->cfg.d * DQ_LATENT_LABEL)};

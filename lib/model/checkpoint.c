@@ -127,14 +127,16 @@ int dq_checkpoint_load(const char *path, dq_trainer *t, int full, char **dataset
     int rc = dq_st_read(path, &st, e);
     if (rc) return rc;
     char why[DQ_ERRLEN];
+    dq_errbuf cfg_err;
     dq_model_config cfg;
     const char *tag = dq_st_meta(&st, "format"), *cfg_json = dq_st_meta(&st, "config");
     if (!tag || strcmp(tag, FORMAT_TAG) != 0 || !cfg_json) {
         snprintf(why, sizeof why, "not a disq checkpoint (metadata 'format' is not %s or 'config' is missing)",
                  FORMAT_TAG);
         rc = -1;
-    } else if (dq_config_from_json(&cfg, cfg_json, why, sizeof why) != 0 ||
-               dq_config_check(&cfg, why, sizeof why) != 0) {
+    } else if (dq_config_from_json(&cfg, cfg_json, &cfg_err) != 0 ||
+               dq_config_check(&cfg, &cfg_err) != 0) {
+        snprintf(why, sizeof why, "%s", cfg_err.msg);
         rc = -1;
     } else {
         dq_trainer_init(t, &cfg, 0);

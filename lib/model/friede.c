@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "model/network.h"
 #include "nn/nn.h"
 #include "nn/op.h"
 
@@ -27,7 +28,7 @@ static dq_layer add(dq_param_set *P, const char *prefix, int j, int cin, int cou
     return L;
 }
 
-void dq_friede_build(dq_model *mdl) {
+static void build(dq_model *mdl, int enc_width, int dec_width) {
     const dq_model_config *c = &mdl->cfg;
     dq_param_set *P = &mdl->params;
     dq_friede_encoder *e = &mdl->fenc;
@@ -36,8 +37,8 @@ void dq_friede_build(dq_model *mdl) {
     e->H = dc->H = c->H;
     e->W = dc->W = c->W;
     e->channels = dc->channels = c->channels;
-    e->out = c->d * c->K;
-    dc->in = c->d;
+    e->out = enc_width;
+    dc->in = dec_width;
     for (int j = 0; j < DQ_FRIEDE_CONVS; j++)
         e->conv[j] = add(P, "encoder.conv", j, j ? enc_mult[j - 1] * q : c->channels, enc_mult[j] * q, 4, 0);
     e->fc[0] = add(P, "encoder.fc", 0, top, dense, 0, 0);
@@ -47,12 +48,6 @@ void dq_friede_build(dq_model *mdl) {
     for (int j = 0; j < DQ_FRIEDE_CONVS; j++)
         dc->deconv[j] = add(P, "decoder.deconv", j, j ? dec_mult[j - 1] * q : 2 * q,
                             dec_mult[j] ? dec_mult[j] * q : c->channels, 4, 1);
-    mdl->codebook = -1;
-    if (dq_model_kind_is_factor(c->kind)) {
-        dq_tcdisc_register(&mdl->disc, P, c->d, c->disc_hidden);
-        mdl->disc.slope = 0.01f;
-    }
-    dq_params_alloc(P);
 }
 
 /* Geometry of the j-th 4x4 stride-2 layer whose input is h x w. */
@@ -163,7 +158,56 @@ void dq_friede_decoder_backward(const dq_friede_decoder *dc, const dq_param_set 
                        DQ_G(P, dc->fc[0].w), DQ_G(P, dc->fc[0].b));
 }
 
-double dq_friede_noise_scale(long long step, long long period) {
-    const double t = period > 0 && step < period ? (double)step / (double)period : 1.0;
-    return 2.0 + (0.5 - 2.0) * 0.5 * (1.0 + cos(M_PI * t));
+static const char *refuse(const dq_model_config *c) {
+    return c->H % 16 || c->W % 16 ? "the Friede network needs image height and width multiples of 16" : NULL;
 }
+
+static void encode(const dq_model *mdl, dq_net_state *s, const float *x, int b, float *z) {
+    dq_friede_encoder_forward(&mdl->fenc, &mdl->params, s, x, b, z);
+}
+
+static void encode_backward(const dq_model *mdl, dq_net_state *s, const float *x, const float *dz, int b) {
+    dq_friede_encoder_backward(&mdl->fenc, &mdl->params, s, x, dz, b);
+}
+
+static void decode(const dq_model *mdl, dq_net_state *s, const float *zq, int b, float *y) {
+    dq_friede_decoder_forward(&mdl->fdec, &mdl->params, s, zq, b, y);
+}
+
+static void decode_backward(const dq_model *mdl, dq_net_state *s, const float *zq, const float *dy, int b,
+                            float *dzq) {
+    dq_friede_decoder_backward(&mdl->fdec, &mdl->params, s, zq, dy, b, dzq);
+}
+
+/* BCE with the pixel logits: the sum over pixels, the mean over images */
+static double bce_forward(const float *y, const float *x, size_t n, int b, double *recon) {
+    op_bce_logits_forward_later(y, x, n, recon);
+    return b;
+}
+
+static void bce_backward(const float *y, const float *x, size_t n, int b, float *dy) {
+    op_bce_logits_backward(y, x, n, 1.0f / b, dy);
+}
+
+/* the pixel logits are a Bernoulli's, whose mean is the sigmoid */
+static void sigmoid(float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-y[i]));
+}
+
+/* the discriminator of disentanglement_lib's FactorVAE: LeakyReLU 0.01, Adam
+ * betas 0.5, 0.9 */
+const dq_network dq_friede_network = {
+    .build = build,
+    .refuse = refuse,
+    .encode = encode,
+    .encode_backward = encode_backward,
+    .decode = decode,
+    .decode_backward = decode_backward,
+    .recon_forward = bce_forward,
+    .recon_backward = bce_backward,
+    .to_unit = sigmoid,
+    .image_shift = 0.0f,
+    .disc_slope = 0.01f,
+    .disc_beta1 = 0.5,
+    .disc_beta2 = 0.9,
+};

@@ -11,17 +11,14 @@
  * Tensor names: encoder.conv.J, encoder.fc.J, decoder.fc.J, decoder.deconv.J
  * ({weight,bias}; transposed convs in PyTorch's [Cin,Cout,4,4] layout).
  *
- * The latent head (kinds.h: FRIEDE) maps logits to the decoder input with
+ * As a dq_network (network.h: dq_friede_network) it needs H and W multiples
+ * of 16 and has a discriminator with LeakyReLU 0.01.  The latent head
+ * (friede_head.c) maps logits to the decoder input with
  * fixed values: latent i is sum_k w_ik e_k, e_k = -1 + 2k/(K-1). */
 #ifndef DISQ_FRIEDE_H
 #define DISQ_FRIEDE_H
 
 #include "model/model.h" /* dq_friede_encoder, dq_friede_decoder */
-
-/* dq_model_build for the Friede kinds: both networks, no codebook, and for
- * factordvae-friede the discriminator on the d values (LeakyReLU 0.01);
- * H and W multiples of 16. */
-void dq_friede_build(dq_model *mdl);
 
 /* x [b,H,W,channels] on [0,1] -> logits [b, out]. */
 void dq_friede_encoder_forward(const dq_friede_encoder *e, const dq_param_set *P, dq_net_state *s,
@@ -34,9 +31,5 @@ void dq_friede_decoder_forward(const dq_friede_decoder *dc, const dq_param_set *
 void dq_friede_decoder_backward(const dq_friede_decoder *dc, const dq_param_set *P,
                                 dq_net_state *s, const float *zq, const float *dy, int b,
                                 float *dzq);
-
-/* Noise scale of iteration `step`: cosine from 0.5 to 2.0 over `period`
- * iterations, then 2.0. */
-double dq_friede_noise_scale(long long step, long long period);
 
 #endif

@@ -4,12 +4,11 @@
 #include <math.h>
 
 #include "model/head.h"
+#include "model/kinds.h"
+#include "model/workspace.h"
 #include "nn/op.h"
 
-int dq_gapst_supported(dq_model_kind k) {
-    dq_head_kind h = dq_kind_head(k);
-    return h == DQ_HEAD_RELAXED || h == DQ_HEAD_LOGITS || h == DQ_HEAD_FRIEDE;
-}
+int dq_gapst_supported(dq_model_kind k) { return dq_kind_head(k)->categorical; }
 
 static double pass_loss(dq_trainer *t, const float *x, int b, dq_sample_mode mode, float tau) {
     dq_head_pass p = {.b = b, .tau = tau, .mode = mode};

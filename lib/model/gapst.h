@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "model/trainer.h"
+#include "core/error.h"
 #include "core/stream.h"
 
 typedef struct {

@@ -13,12 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/error.h"
 #include "core/json.h"
 #include "nn/optim.h"
 
-/* Models of the family.  The network below only depends on the encoder's
- * output width and the decoder's input width; lib/model/kinds.h says what each
- * kind's latent head needs (widths, noise, codebook, presets). */
+/* Models of the family, one row each of kinds.c's table (kinds.h), which
+ * gives each its name, latent head, presets and usage line. */
 typedef enum {
     DQ_MODEL_QVAE, DQ_MODEL_FACTORQVAE,
     DQ_MODEL_AE, DQ_MODEL_BETAVAE, DQ_MODEL_FACTORVAE, DQ_MODEL_BIOAE, DQ_MODEL_QLAE,
@@ -27,6 +27,7 @@ typedef enum {
     DQ_NMODEL_KINDS
 } dq_model_kind;
 
+/* From the kinds table (kinds.c). */
 const char *dq_model_kind_name(dq_model_kind k);
 int dq_model_kind_parse(const char *s, dq_model_kind *out); /* 0, or -1 unknown */
 int dq_model_kind_is_factor(dq_model_kind k);               /* has a TC discriminator */
@@ -52,20 +53,21 @@ typedef struct {
 /* The FactorQVAE reference defaults (Shapes3D values, 64x64x3, d unset). */
 void dq_config_defaults(dq_model_config *c, dq_model_kind kind);
 /* Hyperparameters of the preset table of disq-models(7) for "shapes3d", "isaac3d" or "mpi3d"
- * (lib/model/kinds.c); -1 for an unknown name. */
+ * (the kinds table, kinds.c); -1 for an unknown name. */
 int dq_config_preset(dq_model_config *c, const char *dataset);
 /* Set one field by its name (the names of dq_config_to_json and of the
  * train options): 0, -1 unknown key, -2 bad value. */
 int dq_config_set(dq_model_config *c, const char *key, const char *value);
 /* Every field as one JSON object (stored in checkpoints). */
 void dq_config_to_json(const dq_model_config *c, dq_jbuf *b);
-int dq_config_from_json(dq_model_config *c, const char *json, char *err, size_t errlen);
-/* 0 when the values describe a buildable model, else -1 with the reason. */
-int dq_config_check(const dq_model_config *c, char *err, size_t errlen);
+/* 0, or -1 with the reason in e. */
+int dq_config_from_json(dq_model_config *c, const char *json, dq_errbuf *e);
+/* 0 when the values describe a buildable model, else -1 with the reason in e. */
+int dq_config_check(const dq_model_config *c, dq_errbuf *e);
 /* Width of the z that `enc` writes (dq_kind_z_width). */
 int dq_config_latent_width(const dq_model_config *c);
 
-/* ---- named parameters ---- */
+/* ---- named parameters (params.c) ---- */
 
 enum { DQ_GROUP_MODEL, DQ_GROUP_DISC, DQ_NGROUPS }; /* one optimizer each */
 
@@ -117,6 +119,10 @@ typedef struct {
     int w, b;
     int cin, cout, k; /* k = 0 for a Linear */
 } dq_layer;
+
+/* Register a layer's weight (PyTorch layout: [cout,cin,k,k], or [cout,cin]
+ * for a Linear, k = 0) and bias as PREFIX.weight and PREFIX.bias. */
+dq_layer dq_layer_add(dq_param_set *P, int group, const char *prefix, int cin, int cout, int k);
 
 /* EncBlock / DecBlock of disq-models(7): out = skip(x) + res(x)/36. */
 typedef struct {
@@ -220,7 +226,7 @@ void dq_decoder_forward(const dq_decoder *dcd, const dq_param_set *P, dq_net_sta
 void dq_decoder_backward(const dq_decoder *dcd, const dq_param_set *P, dq_net_state *s,
                          const float *zq, const float *dy, int b, float *dzq);
 /* Register a discriminator's tensors (group DQ_GROUP_DISC, names
- * discriminator.fc.J) in P, before dq_params_alloc. */
+ * discriminator.fc.J; LeakyReLU slope 0.2) in P, before dq_params_alloc. */
 void dq_tcdisc_register(dq_tcdisc *t, dq_param_set *P, int in, int hidden);
 /* TC discriminator: w [b,in] -> logits [b,2]. */
 void dq_tcdisc_forward(const dq_tcdisc *t, const dq_param_set *P, dq_net_state *s,
@@ -235,6 +241,7 @@ void dq_tcdisc_backward(const dq_tcdisc *t, const dq_param_set *P, dq_net_state 
 
 typedef struct {
     dq_model_config cfg;
+    const struct dq_head *head; /* the kind's latent head (head.h) */
     dq_param_set params;
     dq_encoder enc;
     dq_decoder dec;
@@ -244,7 +251,9 @@ typedef struct {
     dq_friede_decoder fdec;
 } dq_model;
 
-/* Register and allocate every tensor for a checked config (weights zero). */
+/* Register and allocate every tensor for a checked config (weights zero):
+ * the network of the kind's head, its codebook, the discriminator of a
+ * factor kind. */
 void dq_model_build(dq_model *mdl, const dq_model_config *cfg);
 /* The initialisation of disq-models(7): weights N(0, init_std^2) (0.02), biases 0, codebook N(0,1);
  * from the seed. */

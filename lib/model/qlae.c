@@ -5,9 +5,11 @@
  * discriminator, if any, sees the same straight-through value.  Both terms
  * have the same value, logged once as the regulariser. */
 #include "model/head.h"
+#include "model/workspace.h"
+#include "nn/nn.h"
 #include "nn/op.h"
 
-void dq_head_qlae_forward(dq_trainer *t, dq_head_pass *p) {
+static void forward(dq_trainer *t, dq_head_pass *p) {
     const dq_model *mdl = &t->model;
     const dq_model_config *c = &mdl->cfg;
     const size_t n = (size_t)p->b * c->d;
@@ -20,8 +22,8 @@ void dq_head_qlae_forward(dq_trainer *t, dq_head_pass *p) {
     p->weight = 2 * c->beta;
 }
 
-void dq_head_qlae_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq,
-                           const float *ddisc, float *dz) {
+static void backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc,
+                     float *dz) {
     dq_model *mdl = &t->model;
     const dq_model_config *c = &mdl->cfg;
     const size_t n = (size_t)p->b * c->d;
@@ -36,3 +38,33 @@ void dq_head_qlae_backward(dq_trainer *t, const dq_head_pass *p, const float *dz
     op_axpy(1.0f, dzq, dz, n);
     if (ddisc) op_axpy(1.0f, ddisc, dz, n);
 }
+
+static void widths(const dq_model_config *c, dq_head_widths *w) {
+    *w = (dq_head_widths){.encoder = c->d, .z = c->d, .decoder = c->d, .disc = c->d,
+                          .codebook = {c->d, c->K}};
+}
+
+/* on the host: the search is cheaper than the transfers */
+static void quantize(const dq_model *mdl, const float *z, int b, int sample, uint64_t stream, int32_t *code,
+                     float *zq) {
+    (void)sample;
+    (void)stream;
+    const dq_model_config *c = &mdl->cfg;
+    nn_qlae_nearest(z, DQ_HOST_W(&mdl->params, mdl->codebook), b, c->d, c->K, code, zq);
+}
+
+/* latent j's own row of the codebook */
+static const float *values(const dq_model *mdl, int j, float *scratch) {
+    (void)scratch;
+    return DQ_HOST_W(&mdl->params, mdl->codebook) + (size_t)j * mdl->cfg.K;
+}
+
+const dq_head dq_head_qlae = {
+    .net = &dq_resnet_network,
+    .widths = widths,
+    .forward = forward,
+    .backward = backward,
+    .quantize = quantize,
+    .values = values,
+    .own_values = 1,
+};

@@ -4,20 +4,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/friede.h"
 #include "model/head.h"
+#include "model/kinds.h"
+#include "model/workspace.h"
 #include "nn/op.h"
 #include "core/util.h"
 
-/* The Friede kinds have their own network and a BCE reconstruction (sum over
- * pixels, mean over images) on [0,1] images; the others MSE on [-0.5,0.5]. */
-static int is_friede(const dq_model_config *c) { return dq_kind_head(c->kind) == DQ_HEAD_FRIEDE; }
+static const dq_head *head_of(const dq_trainer *t) { return t->model.head; }
+
+void dq_head_forward(dq_trainer *t, dq_head_pass *p) {
+    p->reg_scale = 1;
+    head_of(t)->forward(t, p);
+}
+
+void dq_head_backward(dq_trainer *t, const dq_head_pass *p, const float *dzq, const float *ddisc, float *dz) {
+    head_of(t)->backward(t, p, dzq, ddisc, dz);
+}
 
 void dq_pass_encode(dq_trainer *t, const float *x, dq_head_pass *p) {
     const dq_model *mdl = &t->model;
     float *z = dq_ws(t, DQ_WS_Z, (size_t)p->b * dq_kind_encoder_width(&mdl->cfg));
-    if (is_friede(&mdl->cfg)) dq_friede_encoder_forward(&mdl->fenc, &mdl->params, &t->enc_s, x, p->b, z);
-    else dq_encoder_forward(&mdl->enc, &mdl->params, &t->enc_s, x, p->b, z);
+    head_of(t)->net->encode(mdl, &t->enc_s, x, p->b, z);
     p->z = z;
     dq_head_forward(t, p);
 }
@@ -27,15 +34,9 @@ void dq_pass_decode(dq_trainer *t, const float *x, dq_head_pass *p) {
     const dq_model_config *c = &mdl->cfg;
     const size_t npix = (size_t)p->b * c->H * c->W * c->channels;
     float *xhat = dq_ws(t, DQ_WS_XHAT, npix);
-    if (is_friede(c)) {
-        dq_friede_decoder_forward(&mdl->fdec, &mdl->params, &t->dec_s, p->zq, p->b, xhat);
-        op_bce_logits_forward_later(xhat, x, npix, &p->recon);
-        p->recon_divisor = p->b;
-        return;
-    }
-    dq_decoder_forward(&mdl->dec, &mdl->params, &t->dec_s, p->zq, p->b, xhat);
-    op_mse_forward_later(xhat, x, npix, &p->recon);
-    p->recon_divisor = 1;
+    const dq_network *net = head_of(t)->net;
+    net->decode(mdl, &t->dec_s, p->zq, p->b, xhat);
+    p->recon_divisor = net->recon_forward(xhat, x, npix, p->b, &p->recon);
 }
 
 double dq_pass_reg(const dq_head_pass *p) { return p->reg * p->reg_scale; }
@@ -49,19 +50,9 @@ static void decode_backward(dq_trainer *t, const float *x, const dq_head_pass *p
     const size_t npix = (size_t)p->b * c->H * c->W * c->channels;
     const float *xhat = t->buf[DQ_WS_XHAT];
     float *dxhat = dq_ws(t, DQ_WS_DXHAT, npix);
-    if (is_friede(c)) {
-        op_bce_logits_backward(xhat, x, npix, 1.0f / p->b, dxhat);
-        dq_friede_decoder_backward(&mdl->fdec, &mdl->params, &t->dec_s, p->zq, dxhat, p->b, dzq);
-    } else {
-        op_mse_backward(xhat, x, npix, 1.0f, dxhat);
-        dq_decoder_backward(&mdl->dec, &mdl->params, &t->dec_s, p->zq, dxhat, p->b, dzq);
-    }
-}
-
-static void encode_backward(dq_trainer *t, const float *x, const float *dz, int b) {
-    dq_model *mdl = &t->model;
-    if (is_friede(&mdl->cfg)) dq_friede_encoder_backward(&mdl->fenc, &mdl->params, &t->enc_s, x, dz, b);
-    else dq_encoder_backward(&mdl->enc, &mdl->params, &t->enc_s, x, dz, b);
+    const dq_network *net = head_of(t)->net;
+    net->recon_backward(xhat, x, npix, p->b, dxhat);
+    net->decode_backward(mdl, &t->dec_s, p->zq, dxhat, p->b, dzq);
 }
 
 /* A host array where the ops can read it: itself on the CPU, else a copy in
@@ -111,7 +102,7 @@ static void vae_update(dq_trainer *t, const float *x, dq_head_pass *p, const flo
     /* D itself is not trained here */
     if (factor) dq_tcdisc_backward(&mdl->disc, P, &t->disc_s, p->disc, dlogits, b, ddisc, 0);
     dq_head_backward(t, p, dzq, ddisc, dz);
-    encode_backward(t, x, dz, b);
+    head_of(t)->net->encode_backward(mdl, &t->enc_s, x, dz, b);
     dq_trainer_adam_step(t, DQ_GROUP_MODEL, lr);
 }
 

@@ -1,8 +1,22 @@
 /* tcdisc_net.c: the total-correlation discriminator MLP of disq-models(7):
  * Linear(in -> h), LeakyReLU(0.2), 4 x [Linear(h -> h), LeakyReLU(0.2)],
  * Linear(h -> 2) (slope t->slope).  Logit 0 = "joint" sample, logit 1 = "permuted" sample. */
+#include <stdio.h>
+
 #include "model/model.h"
 #include "nn/op.h"
+
+void dq_tcdisc_register(dq_tcdisc *t, dq_param_set *P, int in, int hidden) {
+    char name[64];
+    t->in = in;
+    t->hidden = hidden;
+    t->slope = 0.2f;
+    for (int i = 0; i < DQ_DISC_LAYERS; i++) {
+        snprintf(name, sizeof name, "discriminator.fc.%d", i);
+        t->fc[i] = dq_layer_add(P, DQ_GROUP_DISC, name, i == 0 ? in : hidden,
+                             i == DQ_DISC_LAYERS - 1 ? 2 : hidden, 0);
+    }
+}
 
 void dq_tcdisc_forward(const dq_tcdisc *t, const dq_param_set *P, dq_net_state *s,
                        const float *w, int b, float *logits) {

@@ -50,15 +50,15 @@ static void gather(const float *rows, const int64_t *idx, int b, int width, floa
 }
 
 int dq_tc_estimate(const float *rows, long long n, int d, int k, const dq_tc_options *o,
-                   dq_tc_result *r, char *err, size_t errlen) {
+                   dq_tc_result *r, dq_errbuf *e) {
     memset(r, 0, sizeof *r);
     const long long n_eval = (long long)floor((double)n * o->eval_fraction);
     const long long n_train = n - n_eval;
-    if (d < 2 || k < 1) return snprintf(err, errlen, "need at least 2 latents (have %d)", d), -1;
+    if (d < 2 || k < 1) return dq_err_set(e, "need at least 2 latents (have %d)", d), -1;
     if (n_eval < 2 || n_train < 2)
-        return snprintf(err, errlen, "%lld samples are too few to train and evaluate on", n), -1;
+        return dq_err_set(e, "%lld samples are too few to train and evaluate on", n), -1;
     if (o->hidden < 1 || o->batch < 2 || o->steps < 1 || !(o->lr > 0))
-        return snprintf(err, errlen, "bad discriminator options"), -1;
+        return dq_err_set(e, "bad discriminator options"), -1;
     const int width = d * k, b = o->batch < n_train ? o->batch : (int)n_train;
     /* held-out rows: the last n_eval (the caller's order is arbitrary) */
     const float *train = rows, *eval = rows + (size_t)n_train * width;

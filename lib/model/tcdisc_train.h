@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/error.h"
+
 typedef struct {
     int hidden;           /* discriminator width (the reference: 1000) */
     long long steps;      /* Adam steps */
@@ -33,8 +35,8 @@ typedef struct {
 } dq_tc_result;
 
 void dq_tc_options_default(dq_tc_options *o);
-/* 0, or -1 with the reason in err (too few rows, bad options). */
+/* 0, or -1 with the reason in e (too few rows, bad options). */
 int dq_tc_estimate(const float *rows, long long n, int d, int k, const dq_tc_options *o,
-                   dq_tc_result *r, char *err, size_t errlen);
+                   dq_tc_result *r, dq_errbuf *e);
 
 #endif

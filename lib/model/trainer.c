@@ -2,13 +2,10 @@
  * training step itself is in step.c. */
 #include "model/trainer.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/friede.h"
 #include "model/kinds.h"
-#include "nn/nn.h"
 #include "core/util.h"
 
 void dq_trainer_init(dq_trainer *t, const dq_model_config *cfg, int init_weights) {
@@ -91,73 +88,23 @@ void dq_model_encode_sampled(const dq_model *mdl, dq_net_state *s, const uint8_t
     op_buf_reserve(&s->io[0], &s->cap_io[0], n ? n : 1);
     float *xf = s->io[0];
     op_scale_images_from_host(x, n, dq_kind_image_shift(c), xf);
-    const int gaussian = dq_kind_head(c->kind) == DQ_HEAD_GAUSSIAN;
+    const dq_head *head = mdl->head;
     const size_t nz = (size_t)b * dq_kind_encoder_width(c);
-    float *out = gaussian ? dq_alloc_aligned((nz + 1) * sizeof(float)) : z;
+    float *out = head->represent ? dq_alloc_aligned((nz + 1) * sizeof(float)) : z;
     float *dev_out = pass_output(s, out, nz);
-    if (dq_kind_head(c->kind) == DQ_HEAD_FRIEDE)
-        dq_friede_encoder_forward(&mdl->fenc, &mdl->params, s, xf, b, dev_out);
-    else
-        dq_encoder_forward(&mdl->enc, &mdl->params, s, xf, b, dev_out);
+    head->net->encode(mdl, s, xf, b, dev_out);
     fetch_output(s, out, nz);
-    if (!gaussian) return;
-    /* (mu, logvar) per image -> mu, or mu + eps exp(logvar/2) */
-    const int d = c->d;
-    float *eps = dq_alloc_aligned(((size_t)b * d + 1) * sizeof(float));
-    if (sample) {
-        dq_rng r = {(uint64_t)c->seed, stream};
-        dq_rng_normal(r, 0, eps, (size_t)b * d);
-    }
-    for (int i = 0; i < b; i++)
-        for (int j = 0; j < d; j++) {
-            const float *mu = out + (size_t)i * 2 * d;
-            z[(size_t)i * d + j] =
-                sample ? mu[j] + eps[(size_t)i * d + j] * expf(0.5f * mu[d + j]) : mu[j];
-        }
-    free(eps);
+    if (!head->represent) return;
+    head->represent(c, out, b, sample, stream, z);
     free(out);
 }
 
 void dq_model_quantize(const dq_model *mdl, const float *z, int b, int sample, uint64_t stream,
                        int32_t *code, float *zq) {
     const dq_model_config *c = &mdl->cfg;
-    const int rows = b * c->d;
-    const size_t n = (size_t)rows * c->K;
-    const dq_head_kind head = dq_kind_head(c->kind);
-    if (!dq_kind_is_discrete(c->kind)) {
-        memcpy(zq, z, (size_t)rows * sizeof(float));
-        return;
-    }
-    /* on the host whatever the device: a nearest-codeword search of a few
-     * MFLOP per batch would spend more on the transfers */
-    const float *M = mdl->codebook >= 0 ? DQ_HOST_W(&mdl->params, mdl->codebook) : NULL;
-    if (head == DQ_HEAD_QLAE) {
-        nn_qlae_nearest(z, M, b, c->d, c->K, code, zq);
-        return;
-    }
-    float *L = dq_alloc_aligned((n ? n : 1) * sizeof(float));
-    if (head == DQ_HEAD_RELAXED) nn_quant_logits_forward(z, M, rows, c->K, c->C, L);
-    else memcpy(L, z, n * sizeof(float));
-    if (head == DQ_HEAD_FRIEDE && !sample) {
-        /* Friede et al.'s representation: the expected value sum_k q_k e_k */
-        float *q = dq_alloc_aligned((n ? n : 1) * sizeof(float));
-        nn_softmax_forward(L, q, rows, c->K);
-        nn_category_values_forward(q, rows, c->K, zq);
-        free(q);
-    }
-    if (sample) {
-        /* argmax(-R + g) is a draw from softmax(-R) */
-        float *g = dq_alloc_aligned((n ? n : 1) * sizeof(float));
-        dq_rng r = {(uint64_t)c->seed, stream};
-        dq_rng_gumbel(r, 0, g, n);
-        nn_axpy(1.0f, g, L, n);
-        free(g);
-    }
-    nn_argmax_rows(L, rows, c->K, code);
-    if (head != DQ_HEAD_FRIEDE) nn_quant_gather(code, M, rows, head == DQ_HEAD_LOGITS ? 1 : c->C, zq);
-    else if (sample)
-        for (int r = 0; r < rows; r++) zq[r] = nn_category_value(code[r], c->K);
-    free(L);
+    const dq_head *head = mdl->head;
+    if (head->quantize) head->quantize(mdl, z, b, sample, stream, code, zq);
+    else memcpy(zq, z, (size_t)b * c->d * sizeof(float));
 }
 
 void dq_model_decode(const dq_model *mdl, dq_net_state *s, const float *zq, int b, float *xhat) {
@@ -168,15 +115,9 @@ void dq_model_decode(const dq_model *mdl, dq_net_state *s, const float *zq, int 
         op_upload(s->io[0], zq, nzq * sizeof(float));
         zq = s->io[0];
     }
-    const int friede = dq_kind_head(mdl->cfg.kind) == DQ_HEAD_FRIEDE;
+    const dq_network *net = mdl->head->net;
     float *dev_xhat = pass_output(s, xhat, n);
-    if (friede) dq_friede_decoder_forward(&mdl->fdec, &mdl->params, s, zq, b, dev_xhat);
-    else dq_decoder_forward(&mdl->dec, &mdl->params, s, zq, b, dev_xhat);
+    net->decode(mdl, s, zq, b, dev_xhat);
     fetch_output(s, xhat, n);
-    /* the Friede decoder's pixel logits are a Bernoulli's, whose mean is the
-     * sigmoid; the others' images are on [-0.5, 0.5] */
-    if (friede)
-        for (size_t i = 0; i < n; i++) xhat[i] = 1.0f / (1.0f + expf(-xhat[i]));
-    else
-        for (size_t i = 0; i < n; i++) xhat[i] += 0.5f;
+    net->to_unit(xhat, n);
 }

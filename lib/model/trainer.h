@@ -1,6 +1,6 @@
 /* trainer.h: the QVAE / FactorQVAE objective and training step (disq-models(7)), and the
  * inference passes the tools use (encode, quantize, decode).  Every other
- * kind of disq-models(7) runs the same step with its own latent head (kinds.h):
+ * kind of disq-models(7) runs the same step with its own latent head (head.h):
  * w, zq and KL below become the head's discriminator input, decoder input
  * and regulariser.
  *
@@ -55,7 +55,7 @@ typedef struct {
     int last_batch; /* images of the last step on this device (0: none), so
                        that a step of the same size may run as a CUDA graph */
     dq_net_state enc_s, dec_s, disc_s;
-    float *buf[DQ_NBUF]; /* step workspace, see trainer.h */
+    float *buf[DQ_NBUF]; /* step workspace, slots in workspace.h */
     size_t cap[DQ_NBUF];
 } dq_trainer;
 

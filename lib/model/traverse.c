@@ -22,32 +22,19 @@ static int by_value(const void *a, const void *b, void *values) {
  * vector codebooks, else 1. */
 static int latent_slot(const dq_model_config *c) { return dq_kind_decoder_width(c) / c->d; }
 
-/* The K candidate values ([K, slot]) of latent j, in fixed[] when computed. */
-static const float *latent_values(const dq_model *mdl, int j, float *fixed) {
-    const dq_model_config *c = &mdl->cfg;
-    switch (dq_kind_head(c->kind)) {
-    case DQ_HEAD_QLAE: return DQ_HOST_W(&mdl->params, mdl->codebook) + (size_t)j * c->K;
-    case DQ_HEAD_FRIEDE:
-        for (int k = 0; k < c->K; k++) fixed[k] = (float)(-1.0 + 2.0 * k / (c->K - 1));
-        return fixed;
-    default: return DQ_HOST_W(&mdl->params, mdl->codebook);
-    }
-}
-
-static int make_range(const dq_model_config *c, double range, int steps, dq_sweep *sw, char *err,
-                      size_t errlen) {
+static int make_range(const dq_model_config *c, double range, int steps, dq_sweep *sw, dq_errbuf *e) {
     if (latent_slot(c) != 1) {
-        snprintf(err, errlen, "a range sweep needs scalar latents; this model's codebook vectors have %d values",
+        dq_err_set(e, "a range sweep needs scalar latents; this model's codebook vectors have %d values",
                  latent_slot(c));
         return -1;
     }
     if (!(range > 0) || !isfinite(range)) {
-        snprintf(err, errlen, "range must be a positive number");
+        dq_err_set(e, "range must be a positive number");
         return -1;
     }
     if (steps == 0) steps = 10; /* a range has no natural column count */
     if (steps < 2) {
-        snprintf(err, errlen, "a range sweep needs at least 2 steps");
+        dq_err_set(e, "a range sweep needs at least 2 steps");
         return -1;
     }
     *sw = (dq_sweep){steps, 1, c->d, 1, NULL, NULL};
@@ -61,27 +48,28 @@ static int make_range(const dq_model_config *c, double range, int steps, dq_swee
 }
 
 int dq_sweep_make(const dq_model *mdl, dq_sweep_kind kind, double range, int steps, dq_sweep *sw,
-                  char *err, size_t errlen) {
+                  dq_errbuf *e) {
     const dq_model_config *c = &mdl->cfg;
     const int K = c->K, C = latent_slot(c), d = c->d;
     memset(sw, 0, sizeof *sw);
     if (steps < 0 || steps > 4096) {
-        snprintf(err, errlen, "steps must be between 0 and 4096, not %d", steps);
+        dq_err_set(e, "steps must be between 0 and 4096, not %d", steps);
         return -1;
     }
-    if (kind == DQ_SWEEP_RANGE) return make_range(c, range, steps, sw, err, errlen);
+    if (kind == DQ_SWEEP_RANGE) return make_range(c, range, steps, sw, e);
     if (!dq_kind_is_discrete(c->kind)) {
-        snprintf(err, errlen, "a %s has no codebook to sweep; use --sweep range", dq_model_kind_name(c->kind));
+        dq_err_set(e, "a %s has no codebook to sweep; use --sweep range", dq_model_kind_name(c->kind));
         return -1;
     }
+    const dq_head *head = mdl->head;
     const int n = steps == 0 || steps > K ? K : steps;
-    *sw = (dq_sweep){n, C, d, dq_kind_head(c->kind) != DQ_HEAD_QLAE, NULL, NULL};
+    *sw = (dq_sweep){n, C, d, !head->own_values, NULL, NULL};
     sw->value = dq_malloc((size_t)d * n * C * sizeof *sw->value);
     sw->code = dq_malloc((size_t)n * sizeof *sw->code);
     int *order = dq_malloc((size_t)K * sizeof *order);
     float *fixed = dq_malloc((size_t)K * sizeof *fixed);
     for (int j = 0; j < d; j++) {
-        const float *values = latent_values(mdl, j, fixed);
+        const float *values = head->values(mdl, j, fixed);
         for (int k = 0; k < K; k++) order[k] = k;
         if (C == 1) qsort_r(order, (size_t)K, sizeof *order, by_value, (void *)values);
         for (int i = 0; i < n; i++) {
@@ -261,10 +249,10 @@ enum { ENCODE_CHUNK = 32 }; /* images per encoder call: bounds the activations k
 
 /* The batch's field `name` as dtype [rows, inner...], or NULL with the reason. */
 static const dq_tensor *batch_field(const dq_batch *b, const char *name, dq_dtype dtype,
-                                    int ninner, const int64_t *inner, char *err, size_t errlen) {
+                                    int ninner, const int64_t *inner, dq_errbuf *e) {
     const dq_tensor *t = dq_batch_get(b, name);
     if (!t) {
-        snprintf(err, errlen, "stdin: batch lacks field '%s'", name);
+        dq_err_set(e, "stdin: batch lacks field '%s'", name);
         return NULL;
     }
     int ok = t->dtype == dtype && t->ndim == ninner + 1;
@@ -273,7 +261,7 @@ static const dq_tensor *batch_field(const dq_batch *b, const char *name, dq_dtyp
         char want[96] = "";
         for (int i = 0; i < ninner; i++)
             snprintf(want + strlen(want), sizeof want - strlen(want), ",%lld", (long long)inner[i]);
-        snprintf(err, errlen, "stdin: field '%s' is %s with %d dims, expected %s [B%s]", name,
+        dq_err_set(e, "stdin: field '%s' is %s with %d dims, expected %s [B%s]", name,
                  dq_dtype_name(t->dtype), t->ndim, dq_dtype_name(dtype), want);
         return NULL;
     }
@@ -281,7 +269,7 @@ static const dq_tensor *batch_field(const dq_batch *b, const char *name, dq_dtyp
 }
 
 int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int64_t sample,
-                 dq_trav_input *in, char *err, size_t errlen) {
+                 dq_trav_input *in, dq_errbuf *e) {
     const dq_model_config *c = &p->mdl->cfg;
     const size_t img = dq_painter_image_bytes(p), width = dq_painter_zq_width(p);
     const int64_t want = sample > nsrc ? sample : nsrc;
@@ -295,8 +283,14 @@ int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int6
     dq_batch_init(&b);
     int rc = 0, first = 1;
     double last_note = dq_now();
-    while (in->n < want && dq_read_batch_or_die(r, &b)) {
-        const dq_tensor *x = batch_field(&b, "x", DQ_U8, 3, xshape, err, errlen);
+    while (in->n < want) {
+        const int got = dq_read_batch(r, &b);
+        if (got < 0) {
+            dq_err_set(e, "%s", dq_reader_error(r));
+            rc = -1;
+        }
+        if (got <= 0) break;
+        const dq_tensor *x = batch_field(&b, "x", DQ_U8, 3, xshape, e);
         if (!x) {
             rc = -1;
             break;
@@ -304,9 +298,9 @@ int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int6
         const int64_t rows = x->shape[0], take = rows < want - in->n ? rows : want - in->n;
         const dq_tensor *s = NULL;
         if (h->nfactors > 0 && (first || in->F) && dq_batch_get(&b, "s")) {
-            s = batch_field(&b, "s", DQ_I32, 1, sshape, err, errlen);
+            s = batch_field(&b, "s", DQ_I32, 1, sshape, e);
             if (!s || s->shape[0] != rows) {
-                if (s) snprintf(err, errlen, "stdin: field 's' has %lld rows but 'x' has %lld",
+                if (s) dq_err_set(e, "stdin: field 's' has %lld rows but 'x' has %lld",
                                 (long long)s->shape[0], (long long)rows);
                 rc = -1;
                 break;
@@ -314,7 +308,7 @@ int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int6
         }
         if (first) in->F = s ? h->nfactors : 0;
         else if (in->F && !s) {
-            snprintf(err, errlen, "stdin: a batch after the first lacks factor labels 's'");
+            dq_err_set(e, "stdin: a batch after the first lacks factor labels 's'");
             rc = -1;
             break;
         }
@@ -345,7 +339,7 @@ int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int6
         in->n += take;
     }
     if (rc == 0 && in->n < nsrc) {
-        snprintf(err, errlen, "stdin: the stream ends after %lld images; %d are needed",
+        dq_err_set(e, "stdin: the stream ends after %lld images; %d are needed",
                  (long long)in->n, nsrc);
         rc = -1;
     }

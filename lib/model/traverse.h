@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "model/trainer.h"
+#include "core/error.h"
 #include "core/stream.h"
 
 /* The values one traversal sweeps a latent over. */
@@ -33,9 +34,9 @@ typedef struct {
  * evenly from each latent's ordered codebook when fewer than K: the global
  * codebook (qvae family, dvae), the fixed values -1 + 2k/(K-1) (Friede
  * kinds) or the latent's own values (qlae).  Continuous kinds have no
- * codebook and take a range.  Returns 0, or -1 with the reason in err. */
+ * codebook and take a range.  Returns 0, or -1 with the reason in e. */
 int dq_sweep_make(const dq_model *mdl, dq_sweep_kind kind, double range, int steps, dq_sweep *sw,
-                  char *err, size_t errlen);
+                  dq_errbuf *e);
 void dq_sweep_free(dq_sweep *sw);
 /* Column caption: the value (shared scalar values), "#code" (shared vectors)
  * or "#i", the i-th smallest of each latent's own values (qlae). */
@@ -96,11 +97,11 @@ typedef struct {
 } dq_trav_input;
 
 /* Read until `sample` images (at least nsrc) or the end of the stream,
- * encoding as it goes; the header must be read and checked.  Exits 65 on a
- * malformed stream; returns -1 with the reason when a batch lacks x or has
- * fields of the wrong shape, or when the stream ends before nsrc images. */
+ * encoding as it goes; the header must be read and checked.  Returns -1
+ * with the reason on a malformed stream, when a batch lacks x or has fields
+ * of the wrong shape, or when the stream ends before nsrc images. */
 int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int64_t sample,
-                 dq_trav_input *in, char *err, size_t errlen);
+                 dq_trav_input *in, dq_errbuf *e);
 void dq_trav_input_free(dq_trav_input *in);
 
 #define DQ_LATENT_LABEL 40

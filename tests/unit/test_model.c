@@ -63,18 +63,18 @@ TEST(config_json_round_trip_and_checks) {
     c.beta = 0.1 + 1e-17;
     dq_jbuf b = {0};
     dq_config_to_json(&c, &b);
-    char err[200];
-    CHECK_MSG(dq_config_from_json(&back, b.s, err, sizeof err) == 0, "%s", err);
+    dq_errbuf err;
+    CHECK_MSG(dq_config_from_json(&back, b.s, &err) == 0, "%s", err.msg);
     free(b.s);
     CHECK(memcmp(&c, &back, sizeof c) == 0);
-    CHECK(dq_config_from_json(&back, "{\"n\": 8}", err, sizeof err) == -1);
-    CHECK(strstr(err, "lacks") != NULL);
-    CHECK(dq_config_check(&c, err, sizeof err) == 0);
+    CHECK(dq_config_from_json(&back, "{\"n\": 8}", &err) == -1);
+    CHECK(strstr(err.msg, "lacks") != NULL);
+    CHECK(dq_config_check(&c, &err) == 0);
     c.H = 10;
-    CHECK(dq_config_check(&c, err, sizeof err) == -1 && strstr(err, "multiples of 4"));
+    CHECK(dq_config_check(&c, &err) == -1 && strstr(err.msg, "multiples of 4"));
     tiny_config(&c, DQ_MODEL_FACTORQVAE);
     c.batch = 5;
-    CHECK(dq_config_check(&c, err, sizeof err) == -1 && strstr(err, "even"));
+    CHECK(dq_config_check(&c, &err) == -1 && strstr(err.msg, "even"));
 }
 
 TEST(json_parser_rejects_malformed_input) {

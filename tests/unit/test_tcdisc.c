@@ -39,8 +39,8 @@ TEST(independent_codes_have_no_total_correlation) {
     options(&o);
     float *rows = sample(0);
     dq_tc_result r;
-    char err[128];
-    CHECK_MSG(dq_tc_estimate(rows, N, D, K, &o, &r, err, sizeof err) == 0, "%s", err);
+    dq_errbuf err;
+    CHECK_MSG(dq_tc_estimate(rows, N, D, K, &o, &r, &err) == 0, "%s", err.msg);
     free(rows);
     CHECK(r.n_eval == 600 && r.n_train == 2400);
     CHECK_MSG(fabs(r.tc) < 0.15, "TC %.4g (se %.3g) for independent codes", r.tc, r.se);
@@ -52,8 +52,8 @@ TEST(copied_codes_have_total_correlation_2_ln_K) {
     options(&o);
     float *rows = sample(1);
     dq_tc_result r;
-    char err[128];
-    CHECK_MSG(dq_tc_estimate(rows, N, D, K, &o, &r, err, sizeof err) == 0, "%s", err);
+    dq_errbuf err;
+    CHECK_MSG(dq_tc_estimate(rows, N, D, K, &o, &r, &err) == 0, "%s", err.msg);
     free(rows);
     /* the discriminator's ratio saturates below the true 2 ln 4 = 2.77 in
      * a short run; it must still be clearly positive and well resolved */
@@ -66,11 +66,11 @@ TEST(same_seed_same_estimate_and_bad_input_refused) {
     o.steps = 20;
     float *rows = sample(1);
     dq_tc_result a, b;
-    char err[128];
-    CHECK(dq_tc_estimate(rows, N, D, K, &o, &a, err, sizeof err) == 0);
-    CHECK(dq_tc_estimate(rows, N, D, K, &o, &b, err, sizeof err) == 0);
+    dq_errbuf err;
+    CHECK(dq_tc_estimate(rows, N, D, K, &o, &a, &err) == 0);
+    CHECK(dq_tc_estimate(rows, N, D, K, &o, &b, &err) == 0);
     CHECK(a.tc == b.tc && a.se == b.se);
-    CHECK(dq_tc_estimate(rows, 3, D, K, &o, &a, err, sizeof err) == -1 && strstr(err, "too few"));
-    CHECK(dq_tc_estimate(rows, N, 1, K, &o, &a, err, sizeof err) == -1);
+    CHECK(dq_tc_estimate(rows, 3, D, K, &o, &a, &err) == -1 && strstr(err.msg, "too few"));
+    CHECK(dq_tc_estimate(rows, N, 1, K, &o, &a, &err) == -1);
     free(rows);
 }
