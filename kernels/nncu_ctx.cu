@@ -147,7 +147,7 @@ static void *grow(nncu_ctx *ctx, nncu_buffer *b, size_t bytes) {
         cudaStreamCaptureStatus capturing;
         NNCU_CHECK(cudaStreamIsCapturing(ctx->stream, &capturing));
         if (capturing != cudaStreamCaptureStatusNone)
-            dq_die(DQ_EXIT_FAIL, "cuda: a scratch buffer grows (%zu -> %zu bytes) inside a recorded graph; "
+            dq_bug("cuda: a scratch buffer grows (%zu -> %zu bytes) inside a recorded graph; "
                    "DISQ_CUDA_GRAPHS=0 runs without graphs", b->bytes, bytes);
         // The old buffer may still be read by queued kernels.
         nncu_sync(ctx);

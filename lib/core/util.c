@@ -57,14 +57,23 @@ void dq_init(const char *argv0) {
     atexit(remove_pending);
 }
 
-void dq_die(int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
+__attribute__((noreturn)) static void vdie(int code, const char *fmt, va_list ap) {
     fprintf(stderr, "%s: ", dq_progname);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
-    va_end(ap);
     exit(code);
+}
+
+void dq_die(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vdie(code, fmt, ap);
+}
+
+void dq_bug(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vdie(DQ_EXIT_FAIL, fmt, ap);
 }
 
 void dq_warn(const char *fmt, ...) {

@@ -30,6 +30,10 @@ void dq_init(const char *argv0);
 /* Print "PROG: message" and exit with the given code.  For tools and _or_die
  * functions only: the library returns errors instead (core/error.h). */
 void dq_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+/* dq_die(DQ_EXIT_FAIL, ...) for a broken contract: a caller's bug that no
+ * input can cause (an op_* used off its device, a buffer grown inside a
+ * recorded step).  One of the three exits core/error.h allows the library. */
+void dq_bug(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void dq_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Allocation that dies (exit 1) with a message instead of returning NULL:

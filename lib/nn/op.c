@@ -42,7 +42,7 @@ static int npending;
 
 /* The next device double for a loss forward's value. */
 static double *value_slot(void) {
-    if (values_used == VALUE_SLOTS) dq_die(DQ_EXIT_FAIL, "op: more than %d values before op_collect", VALUE_SLOTS);
+    if (values_used == VALUE_SLOTS) dq_bug("op: more than %d values before op_collect", VALUE_SLOTS);
     return gpu_values + values_used++;
 }
 
@@ -176,7 +176,7 @@ void op_use_cuda(dq_precision precision) {
     stage = nncu_host_alloc(STAGE_BYTES);
 #else
     (void)precision;
-    dq_die(DQ_EXIT_FAIL, "op_use_cuda: this disq was built without CUDA");
+    dq_bug("op_use_cuda: this disq was built without CUDA");
 #endif
 }
 
@@ -209,7 +209,7 @@ void op_fetch_later(void *host_dst, const void *src, size_t bytes) {
 #ifdef DISQ_CUDA
     if (gpu) {
         if (npending == MAX_PENDING || bytes > STAGE_BYTES - stage_used)
-            dq_die(DQ_EXIT_FAIL, "op_fetch_later: more than %d fetches or %d bytes before op_collect", MAX_PENDING,
+            dq_bug("op_fetch_later: more than %d fetches or %d bytes before op_collect", MAX_PENDING,
                    STAGE_BYTES);
         nncu_download_async(gpu, stage + stage_used, src, bytes);
         pending[npending].dst = host_dst;
@@ -268,7 +268,7 @@ void op_free(void *p) { ON_DEVICE(nncu_free(p), free(p)); }
 void op_buf_reserve(float **buf, size_t *cap, size_t n) {
     if (n <= *cap) return;
     if (recording)
-        dq_die(DQ_EXIT_FAIL, "op_buf_reserve: a buffer grows (%zu -> %zu floats) inside a recorded step; "
+        dq_bug("op_buf_reserve: a buffer grows (%zu -> %zu floats) inside a recorded step; "
                "DISQ_CUDA_GRAPHS=0 runs without graphs", *cap, n);
     op_free(*buf);
     *buf = op_alloc(n * sizeof(float));
@@ -323,7 +323,7 @@ struct op_adam {
 };
 
 op_adam *op_adam_attach(const dq_adam *host, const dq_param *dev_params) {
-    if (!gpu) dq_die(DQ_EXIT_FAIL, "op_adam_attach: not on the GPU");
+    if (!gpu) dq_bug("op_adam_attach: not on the GPU");
     op_adam *o = dq_calloc(1, sizeof *o);
     nncu_adam_init(gpu, &o->dev, dev_params, host->nparams, host->beta1, host->beta2, host->eps);
     nncu_upload(gpu, o->dev.m, host->m, host->total * sizeof(float));
@@ -348,7 +348,7 @@ void op_adam_free(op_adam *opt) {
 #else
 /* Without CUDA there are no device twins: op_adam_attach refuses, so no
  * op_adam exists for the others to be given. */
-static void no_cuda(const char *fn) { dq_die(DQ_EXIT_FAIL, "%s: this disq was built without CUDA", fn); }
+static void no_cuda(const char *fn) { dq_bug("%s: this disq was built without CUDA", fn); }
 op_adam *op_adam_attach(const dq_adam *host, const dq_param *dev_params) {
     (void)host;
     (void)dev_params;
