@@ -21,7 +21,7 @@ Modes (--modes, comma-separated):
 torch.compile modes are skipped where torch.compile is absent (torch < 2).
 
 Prints one line per mode: ms/step and images/s (and TFLOP/s at the default
-size, from the 6.49 TFLOP per iteration).  On a machine without CUDA
+size, from the 5.59 TFLOP per iteration of disq-models(7), COST).  On a machine without CUDA
 it runs on the CPU; use a small --n/--size/--batch there (a smoke check):
   /usr/bin/python3 tests/bench/torch_factorqvae_step.py --n 8 --size 16 --batch 8 --steps 2
 """
@@ -43,7 +43,7 @@ except ImportError:
     sys.exit("torch_factorqvae_step.py: examples/python/disq_model.py (the PyTorch reference "
              "network, branch model) is missing")
 
-STEP_TFLOP = 6.49  # disq-models(7): one FactorQVAE iteration at n = 128, 256 + 256 images
+STEP_TFLOP = 5.59  # disq-models(7), COST: one FactorQVAE iteration at n = 128, 256 + 256 images
 DEFAULTS = {"n": 128, "m": 128, "d": 12, "K": 64, "size": 64, "batch": 512}
 
 
