@@ -1,10 +1,12 @@
 /* checkpoint.h: the disq model checkpoint, a safetensors file (io/safetensors.h).
  *
  * A checkpoint holds the model tensors under PyTorch module names (man 1 train
- * lists them), the Adam moments under "optim.m.NAME" / "optim.v.NAME", and in
+ * lists them), each optimizer group's Adam moments as one concatenated tensor
+ * ("optim.model.m", "optim.model.v", "optim.disc.m", ...), and in
  * __metadata__ the configuration ("config", JSON), the training stream's
  * header ("dataset_header", JSON), the iteration ("step"), each optimizer's
- * step count and the RNG state. */
+ * step count and learning-rate schedule.  No RNG state is stored: an
+ * iteration's noise is a function of the seed and the iteration number. */
 #ifndef DISQ_CHECKPOINT_H
 #define DISQ_CHECKPOINT_H
 

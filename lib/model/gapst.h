@@ -2,8 +2,8 @@
  * of how discrete a categorical posterior has become: with the sampling noise
  * off, the mean training loss when the decoder gets hard one-hot (argmax)
  * samples minus the mean loss with the soft softmax samples, in absolute
- * value, over the same images.  Soft samples use the temperature the model
- * had at its last training iteration.  `metric gapst -m CKPT` feeds it the
+ * value, over the same images.  Soft samples use the temperature of the
+ * model's next training iteration, exp(-tau_rate * iterations trained).  `metric gapst -m CKPT` feeds it the
  * images of a stream. */
 #ifndef DISQ_GAPST_H
 #define DISQ_GAPST_H
