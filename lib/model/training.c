@@ -24,13 +24,70 @@ typedef struct {
     dq_atomic log_file;
     FILE *log; /* NULL without a log */
     double t0, last_report;
+    long long saved_step; /* the step of the checkpoint at o->ckpt this run stands on, or -1 */
+    int diverged;         /* stopped on a non-finite value: the log is still kept */
 } run;
 
-static int save(const run *r, dq_errbuf *e) {
+/* Divergence (man 1 train) is caught where it costs nothing.  A
+ * step's losses reach the host at its one wait (op_collect) anyway, and a
+ * non-finite loss is the first sign of almost every divergence: its gradient
+ * is non-finite and Adam spreads it into the weights.  What the losses can
+ * miss (a gradient that overflows while the loss stays finite, moments that
+ * overflow) ends up in the weights or Adam's moments, which are checked on
+ * the host copy a checkpoint is written from, just before each write: so no
+ * non-finite checkpoint is ever written, without a per-step scan of the
+ * weights or an extra wait on the GPU. */
+static int stats_finite(const dq_step_stats *s) {
+    return isfinite(s->loss) && isfinite(s->recon) && isfinite(s->kl) && isfinite(s->tc) &&
+           isfinite(s->disc);
+}
+
+static int all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* What of the trainer's host copies is not finite, in words, or NULL. */
+static const char *nonfinite_state(const dq_trainer *t, char *buf, size_t n) {
+    const dq_param_set *P = &t->model.params;
+    for (int i = 0; i < P->n; i++)
+        if (!all_finite(DQ_HOST_W(P, i), P->p[i].t.n)) {
+            snprintf(buf, n, "weights in %s", P->p[i].name);
+            return buf;
+        }
+    for (int g = 0; g < DQ_NGROUPS; g++) {
+        const dq_adam *o = &t->opt[g];
+        if (!all_finite(o->m, o->total) || !all_finite(o->v, o->total))
+            return g == DQ_GROUP_DISC ? "Adam moments of the discriminator" : "Adam moments of the model";
+    }
+    return NULL;
+}
+
+/* Stop on divergence, with what went wrong and where the checkpoint stands. */
+static int diverged(run *r, const char *what, dq_errbuf *e) {
+    const char *why = "training diverged at step";
+    if (r->saved_step >= 0)
+        dq_err_set(e, "%s %lld: non-finite %s; checkpoint %s kept from step %lld", why, r->t->step,
+                   what, r->o->ckpt, r->saved_step);
+    else
+        dq_err_set(e, "%s %lld: non-finite %s; checkpoint %s not written", why, r->t->step, what,
+                   r->o->ckpt);
+    r->diverged = 1;
+    return DQ_EXIT_FAIL;
+}
+
+static int save(run *r, dq_errbuf *e) {
     dq_trainer_sync_host(r->t);
-    if (dq_checkpoint_save(r->o->ckpt, r->t, r->o->dataset_json) == 0) return 0;
-    dq_err_set(e, "%s: cannot write checkpoint: %s", r->o->ckpt, strerror(errno));
-    return DQ_EXIT_IO;
+    char buf[200];
+    const char *bad = nonfinite_state(r->t, buf, sizeof buf);
+    if (bad) return diverged(r, bad, e);
+    if (dq_checkpoint_save(r->o->ckpt, r->t, r->o->dataset_json) != 0) {
+        dq_err_set(e, "%s: cannot write checkpoint: %s", r->o->ckpt, strerror(errno));
+        return DQ_EXIT_IO;
+    }
+    r->saved_step = r->t->step;
+    return 0;
 }
 
 /* A resumed run's log starts with the rows the earlier runs wrote up to the
@@ -97,6 +154,12 @@ static int iterate(run *r, dq_prefetch *input, dq_errbuf *e) {
         if (rc <= 0) return rc < 0 ? DQ_EXIT_DATA : 0;
         dq_train_step(t, images, t->model.cfg.batch, NULL, &st);
         report(r, &st);
+        if (!stats_finite(&st)) {
+            char what[200];
+            snprintf(what, sizeof what, "loss (loss %g, recon %g, kl %g, tc %g, disc %g)", st.loss,
+                     st.recon, st.kl, st.tc, st.disc);
+            return diverged(r, what, e);
+        }
         if (save_every && t->step % save_every == 0 && t->step < r->steps && (rc = save(r, e)))
             return rc;
     }
@@ -122,37 +185,57 @@ static int train(run *r, dq_reader *in, dq_errbuf *e) {
 }
 
 static void say_why_stopped(const run *r) {
+    static const char *const said[] = {[SIGHUP] = "hung up", [SIGINT] = "interrupted",
+                                       [SIGTERM] = "terminated"};
     if (stop_signal)
         fprintf(stderr, "%s: %s at step %lld; checkpoint %s written\n", dq_progname,
-                stop_signal == SIGINT ? "interrupted" : "terminated", r->t->step, r->o->ckpt);
+                said[stop_signal], r->t->step, r->o->ckpt);
     else if (r->t->step < r->steps)
         fprintf(stderr, "%s: stream ended at step %lld of %lld; checkpoint %s written\n", dq_progname,
                 r->t->step, r->steps, r->o->ckpt);
 }
 
-int dq_training_run(dq_trainer *t, dq_reader *in, const dq_training_options *o, int *stopped_by,
-                    dq_errbuf *e) {
-    run r = {.t = t, .o = o, .steps = o->steps};
-    if (r.steps < 0) /* the reference: 50k iterations of 512 for factor models, 100k of 256 else */
-        r.steps = dq_model_kind_is_factor(t->model.cfg.kind) ? 50000 : 100000;
-    struct sigaction sa, old_int, old_term;
+/* The signals that stop a run with a checkpoint: a terminal closed or an ssh
+ * connection dropped (SIGHUP) loses no more than SIGINT or SIGTERM would.  A
+ * SIGHUP ignored on entry (nohup) stays ignored. */
+static const int stop_signals[] = {SIGHUP, SIGINT, SIGTERM};
+enum { NSTOP = sizeof stop_signals / sizeof stop_signals[0] };
+
+static void catch_stop_signals(struct sigaction old[NSTOP]) {
+    struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sa.sa_flags = SA_RESTART;
     stop_signal = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    for (int i = 0; i < NSTOP; i++) {
+        sigaction(stop_signals[i], NULL, &old[i]);
+        if (!(stop_signals[i] == SIGHUP && old[i].sa_handler == SIG_IGN))
+            sigaction(stop_signals[i], &sa, NULL);
+    }
+}
+
+static void restore_signals(const struct sigaction old[NSTOP]) {
+    for (int i = 0; i < NSTOP; i++) sigaction(stop_signals[i], &old[i], NULL);
+}
+
+int dq_training_run(dq_trainer *t, dq_reader *in, const dq_training_options *o, int *stopped_by,
+                    dq_errbuf *e) {
+    run r = {.t = t, .o = o, .steps = o->steps, .saved_step = o->resume ? t->step : -1};
+    if (r.steps < 0) /* the reference: 50k iterations of 512 for factor models, 100k of 256 else */
+        r.steps = dq_model_kind_is_factor(t->model.cfg.kind) ? 50000 : 100000;
+    struct sigaction old[NSTOP];
+    catch_stop_signals(old);
     int rc = open_log(&r, e);
     if (rc) dq_reader_free(in);
     else rc = train(&r, in, e);
-    if (r.log && rc) dq_atomic_abort(&r.log_file);
-    else if (r.log && dq_atomic_commit(&r.log_file) != 0) {
+    /* a diverged run's log shows how the losses got there */
+    if (r.log && rc && !r.diverged) dq_atomic_abort(&r.log_file);
+    else if (r.log && dq_atomic_commit(&r.log_file) != 0 && !rc) {
         dq_err_set(e, "%s: %s", o->log_path, strerror(errno));
         rc = DQ_EXIT_IO;
     }
     if (rc == 0) say_why_stopped(&r);
     *stopped_by = stop_signal;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    restore_signals(old);
     return rc;
 }

@@ -48,6 +48,49 @@ check "killed + resumed equals uninterrupted" sh -c \
     "train -o $T/k.st --resume --steps 50 <$T/long 2>/dev/null && cmp $T/full.st $T/k.st"
 check "no temporary files left" sh -c "! ls $T | grep -q tmp"
 
+# SIGHUP (terminal closed, ssh dropped) once training is under way (the first
+# periodic checkpoint is there): the checkpoint is written, status 129
+stream 2000 10 16 16 3 1 >"$T/huge"
+train -o "$T/h.st" $tiny --steps 250 <"$T/huge" 2>"$T/h.err" &
+pid=$!
+n=0
+while [ ! -f "$T/h.st" ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
+kill -HUP $pid 2>/dev/null
+wait $pid
+st=$?
+check "SIGHUP writes the checkpoint and exits 129" sh -c \
+    "test $st = 129 && grep -q 'hung up at step [0-9]*; checkpoint $T/h.st written' $T/h.err"
+check "a SIGHUP ignored on entry (nohup) stays ignored" sh -c \
+    "(trap '' HUP; exec train -o $T/n.st $tiny --steps 50 <$T/long 2>/dev/null) & pid=\$!
+     sleep 0.3; kill -HUP \$pid 2>/dev/null; wait \$pid && cmp $T/full.st $T/n.st"
+
+# Divergence: status 1, the one line says so, and no non-finite checkpoint
+# replaces a finite one.  FactorQVAE's discriminator loss is nan at step 1
+cp "$T/a.st" "$T/d.st"
+check_err "a diverging run (--lr 1e30) stops with status 1" 1 \
+    "training diverged at step 1: non-finite loss .*disc -?nan\\); checkpoint .*d.st not written" \
+    sh -c "train -o $T/d.st $tiny --lr 1e30 --steps 10 --log $T/d.tsv <$T/s10"
+check "... leaves the file at CKPT as it was" cmp "$T/a.st" "$T/d.st"
+check "... and keeps its log, the non-finite row last" sh -c \
+    "test \$(wc -l <$T/d.tsv) = 2 && tail -n 1 $T/d.tsv | grep -q nan"
+# QVAE's loss stays finite at step 1 and is nan at step 2
+train -o "$T/q1.st" -m qvae $tiny --lr 1e30 --steps 1 <"$T/s10" 2>/dev/null
+check_err "a diverging run says the step of the last finite checkpoint" 1 \
+    "diverged at step 2: non-finite loss.*q.st kept from step 1" \
+    sh -c "train -o $T/q.st -m qvae $tiny --save-every 1 --lr 1e30 --steps 10 <$T/s10"
+check "... and leaves that checkpoint byte for byte" cmp "$T/q1.st" "$T/q.st"
+train -o "$T/z.st" $tiny --lr 1e30 --steps 0 <"$T/s10" 2>/dev/null
+cp "$T/z.st" "$T/z0.st"
+check_err "--resume: a diverging run keeps the checkpoint it resumed" 1 \
+    "diverged at step 1: non-finite loss.*z.st kept from step 0" \
+    sh -c "train -o $T/z.st --resume --steps 10 <$T/s10"
+check "... byte for byte" cmp "$T/z0.st" "$T/z.st"
+# an update of 1e39 overflows the weights while step 1's loss is finite
+check_err "non-finite weights are caught before the checkpoint is written" 1 \
+    "diverged at step 1: non-finite weights in encoder\\.[a-z_.]*; checkpoint .*w.st not written" \
+    sh -c "train -o $T/w.st -m qvae $tiny --lr 1e39 --steps 1 <$T/s10"
+check "... and none is" test ! -e "$T/w.st"
+
 check "enc | quant | dec" sh -c "enc -m $T/a.st <$T/s10 | quant -m $T/a.st | dec -m $T/a.st >$T/out"
 check "fields and shapes" "$PY" -c "
 import msgpack, numpy as np, sys
