@@ -39,7 +39,10 @@ check "a stream that ends early still leaves a checkpoint" sh -c \
 train -o "$T/full.st" $tiny --steps 50 <"$T/long" 2>/dev/null
 train -o "$T/k.st" $tiny --steps 50 <"$T/long" 2>"$T/k.err" &
 pid=$!
-sleep 0.3
+# once training is under way (the first periodic checkpoint), however slow
+# the machine: a signal during start-up ends the process before it trains
+n=0
+while [ ! -f "$T/k.st" ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
 kill -TERM $pid 2>/dev/null
 wait $pid
 st=$?
