@@ -84,7 +84,7 @@ done | xargs -r -P 2 -n 5 sh "$T/run.sh"
 # The next tool of the pipeline on what a tool accepted of the chain cases
 # (after train: enc with the checkpoint it wrote, on the base stream).
 awk -F '\t' '$5 ~ /chain/ { print $1 }' "$C/manifest" | while read -r c; do
-    while read -r t kind reads writes next; do
+    while read -r t _ _ _ next; do
         [ "$next" != - ] && [ "$(cat "$R/$t.$c.rc")" = 0 ] || continue
         if [ "$t" = train ]; then echo "enc $c $C/base.dqs $R/next.$t.$c $R/$t.$c.file"
         else echo "$next $c $R/$t.$c.out $R/next.$t.$c -"; fi
