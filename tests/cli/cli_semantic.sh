@@ -3,7 +3,8 @@
 # that reads a stream: row mismatches, zero rows, zero-width tensors,
 # out-of-range codes, NaN and Inf in every float field, odd keys.  A refusal
 # must exit 65 with one line "TOOL: stdin: ..." on stderr (naming the batch
-# or byte when a batch is at fault) and write no batch (stages: at most the
+# or byte when a batch is at fault; "TOOL: stdout: ..." when the input leaves
+# no room for what the tool adds) and write no batch (stages: at most the
 # header; the others: nothing on stdout and no output file); an acceptance
 # exits 0 and passes every field it does not write on untouched.  Never a
 # crash or a sanitizer report.  With a sanitizer build in BUILD/asan (make
@@ -40,11 +41,12 @@ mkdir -p "$R"
 "$PY" "$here/semantic_corpus.py" write "$C" <"$T/base" || { notok "writing the corpus"; exit 0; }
 
 # NAME KIND READS WRITES NEXT: READS are the fields the tool computes with
-# (and so validates); NEXT the tool that must accept what it writes.
+# (and so validates); NEXT a tool that must accept what it writes, unless it
+# refuses the case itself.
 cat >"$T/tools" <<EOF
 enc stage x z quant
 quant stage z code,zq dec
-dec stage zq xhat metric-zq
+dec stage zq xhat metric-z
 tcdisc consumer code - -
 tcdisc-z consumer z - -
 metric-code consumer s,code,x - -

@@ -18,7 +18,8 @@ msgpack, and mostly valid disq-stream syntax, but wrong in what they say
       what it writes, or -).
       RESULTS: a directory of TOOL.CASE.{rc,out,err}, TOOL.CASE.file when the
       tool wrote its output file, and next.TOOL.CASE.{rc,out,err} for the
-      run of TOOL's NEXT on what it wrote.  Prints one ok/not ok line per tool and
+      run of TOOL's NEXT on what it wrote (which NEXT must accept unless it
+      refuses the case itself).  Prints one ok/not ok line per tool and
       group of cases, and every (tool, case) result to DIR/verdicts.tsv.
 """
 import math
@@ -385,7 +386,7 @@ def refusal_problems(tool, case_, rc, out, err, wrote_file):
     elif any(c < 0x20 or c == 0x7F for c in lines[0]):
         p.append("control bytes in the message")
     line = lines[0].decode(errors="replace")
-    if not line.startswith(f"{name}: stdin: "):
+    if not re.match(f"{name}: std(in|out): ", line):  # stdout: no room for the tool's own keys
         p.append(f"message lacks '{name}: stdin: '")
     elif where == "batch" and not re.search(r"\b(batch|byte) [0-9]+", line):
         p.append("message names neither batch nor byte")
@@ -450,7 +451,8 @@ def judge(corpus, tool, case_, res):
             nrc = int(load(nxt + ".rc"))
             nerr = load(nxt + ".err") or b""
             problems += crash_problems(nrc, nerr)
-            if nrc:
+            direct = int(load(os.path.join(res, f"{tool['next']}.{case_[0]}.rc")) or b"-1")
+            if nrc and not direct:  # it may refuse what it refuses in the case itself
                 why = nerr.decode(errors="replace").strip()[:160]
                 problems.append(f"{tool['next']} refuses its output: {why}")
     return want, got, problems, line
