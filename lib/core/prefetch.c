@@ -16,6 +16,7 @@ struct dq_prefetch {
     dq_batch in;        /* the incoming batch being cut */
     const dq_tensor *x; /* its images; NULL before the first */
     int64_t pos;        /* next unused image of x */
+    long long batches;  /* batches read, for messages */
     long long skip;     /* images still to pass over */
     int H, W, C, batch;
     size_t img; /* bytes per image */
@@ -54,13 +55,14 @@ static int next_images(dq_prefetch *p) {
     int rc = dq_read_batch(p->r, &p->in);
     if (rc < 0) return fail(p, "%s", dq_reader_error(p->r));
     if (rc == 0) return 0;
+    p->batches++;
     const dq_tensor *x = dq_batch_get(&p->in, "x");
     const char *src = dq_reader_source(p->r);
-    if (!x) return fail(p, "%s: batch lacks field 'x'", src);
+    if (!x) return fail(p, "%s: batch %lld: lacks field 'x'", src, p->batches);
     if (x->dtype != DQ_U8 || x->ndim != 4 || x->shape[1] != p->H || x->shape[2] != p->W ||
         x->shape[3] != p->C)
-        return fail(p, "%s: field 'x' is %s with %d dims; the model takes u8 [B,%d,%d,%d]", src,
-                    dq_dtype_name(x->dtype), x->ndim, p->H, p->W, p->C);
+        return fail(p, "%s: batch %lld: field 'x' is %s with %d dims; the model takes u8 [B,%d,%d,%d]", src,
+                    p->batches, dq_dtype_name(x->dtype), x->ndim, p->H, p->W, p->C);
     p->x = x;
     p->pos = 0;
     return 1;

@@ -236,7 +236,7 @@ TEST(bad_input_is_reported_after_the_batches_before_it) {
     static const int bad_shape[] = {4, 5, -1, 4};
     dq_errbuf e;
     CHECK(batches_before_bad_input(bad_shape, 4, 0, &e) == 2);
-    CHECK_MSG(strcmp(e.msg, "stream: field 'x' is u8 with 4 dims; the model takes u8 [B,4,4,3]") == 0,
+    CHECK_MSG(strcmp(e.msg, "stream: batch 3: field 'x' is u8 with 4 dims; the model takes u8 [B,4,4,3]") == 0,
               "%s", e.msg);
     static const int good[] = {4, 4, 4};
     CHECK(batches_before_bad_input(good, 3, 10, &e) == 2);
