@@ -10,6 +10,11 @@
 
 #include "core/util.h"
 
+/* A NUL-terminated string from the input, as messages show it. */
+static const char *escaped(const char *s, char out[DQ_ESC_SIZE]) {
+    return dq_escape(s, strlen(s), out, DQ_ESC_SIZE);
+}
+
 /* ---- dtypes and tensors ---- */
 
 static const struct {
@@ -173,14 +178,14 @@ static int64_t batch_rows(const dq_batch *b, char *why, size_t n) {
         if (!f->is_tensor) continue;
         if (f->t.ndim == 0) {
             if (n) snprintf(why, n, "field '%s' is a tensor of 0 dimensions; batch tensors have rows",
-                            dq_escape(f->name, strlen(f->name), a, sizeof a));
+                            escaped(f->name, a));
             return -2;
         }
         if (!first) first = f;
         if (f->t.shape[0] == first->t.shape[0]) continue;
         if (n) snprintf(why, n, "field '%s' has %lld rows but '%s' has %lld",
-                        dq_escape(f->name, strlen(f->name), a, sizeof a), (long long)f->t.shape[0],
-                        dq_escape(first->name, strlen(first->name), c, sizeof c), (long long)first->t.shape[0]);
+                        escaped(f->name, a), (long long)f->t.shape[0],
+                        escaped(first->name, c), (long long)first->t.shape[0]);
         return -2;
     }
     return first ? first->t.shape[0] : -1;
@@ -403,7 +408,7 @@ static int tensor_limit(size_t *out, char *err, size_t n) {
     }
     char shown[DQ_ESC_SIZE];
     snprintf(err, n, "DISQ_MAX_TENSOR_BYTES='%s' is not a byte count (a whole number above 0)",
-             dq_escape(env, strlen(env), shown, sizeof shown));
+             escaped(env, shown));
     return -1;
 }
 
@@ -709,7 +714,7 @@ static int parse_factors(dq_reader *r, dq_header *h) {
         }
         if (!fa->name) return fail_at(r, m.off, "header factor %d lacks 'name'", i);
         char shown[DQ_ESC_SIZE];
-        dq_escape(fa->name, strlen(fa->name), shown, sizeof shown);
+        escaped(fa->name, shown);
         if (size < 0) return fail_at(r, m.off, "header factor '%s' lacks 'size'", shown);
         if (fa->values && fa->size != size) return fail_at(r, m.off, "header factor '%s': %d values for size %lld", shown, fa->size, (long long)size);
         fa->size = (int)size;
@@ -766,7 +771,7 @@ int dq_read_header(dq_reader *r, dq_header *h) {
         if (read_key(r, key, "header key") != 0) goto bad;
         if (dq_map_find(&h->map, key)) {
             char shown[DQ_ESC_SIZE];
-            fail_at(r, at, "header has key '%s' twice", dq_escape(key, strlen(key), shown, sizeof shown));
+            fail_at(r, at, "header has key '%s' twice", escaped(key, shown));
             goto bad;
         }
         offsets[h->map.n] = dq_reader_offset(r);
@@ -872,7 +877,7 @@ static int read_tensor(dq_reader *r, const token *m, dq_field *f, const char *na
             if (read_payload(r, data_len, &data, name) != 0) goto bad;
         } else {
             char shown[DQ_ESC_SIZE];
-            fail_at(r, at, "tensor '%s': unexpected or repeated key '%s'", name, dq_escape(key, strlen(key), shown, sizeof shown));
+            fail_at(r, at, "tensor '%s': unexpected or repeated key '%s'", name, escaped(key, shown));
             goto bad;
         }
     }
@@ -925,7 +930,7 @@ int dq_read_batch(dq_reader *r, dq_batch *b) {
         char key[DQ_MAX_NAME + 1], shown[DQ_ESC_SIZE];
         uint64_t at = dq_reader_offset(r);
         if (read_key(r, key, "batch field name") != 0) goto bad;
-        dq_escape(key, strlen(key), shown, sizeof shown);
+        escaped(key, shown);
         if (dq_map_find(b, key)) {
             fail_at(r, at, "batch has field '%s' twice", shown);
             goto bad;
@@ -1046,7 +1051,7 @@ static void batch_writable_or_die(const dq_writer *w, const dq_batch *b) {
     for (int i = 0; i < b->n; i++) {
         const dq_field *f = &b->f[i];
         char shown[DQ_ESC_SIZE];
-        dq_escape(f->name, strlen(f->name), shown, sizeof shown);
+        escaped(f->name, shown);
         if (strlen(f->name) > DQ_MAX_NAME)
             dq_die(DQ_EXIT_FAIL, "%s: cannot write batch %llu: field name '%s' is longer than %d bytes", w->name, no,
                    shown, DQ_MAX_NAME);
