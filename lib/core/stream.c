@@ -10,6 +10,11 @@
 
 #include "core/util.h"
 
+/* A NUL-terminated string from the input, as messages show it. */
+static const char *escaped(const char *s, char out[DQ_ESC_SIZE]) {
+    return dq_escape(s, strlen(s), out, DQ_ESC_SIZE);
+}
+
 /* ---- dtypes and tensors ---- */
 
 static const struct {
@@ -151,7 +156,7 @@ dq_tensor *dq_batch_get(const dq_batch *b, const char *name) {
 dq_tensor *dq_batch_put(dq_batch *b, const char *name, dq_dtype dtype, int ndim,
                         const int64_t *shape) {
     size_t nbytes;
-    if (ndim < 0 || ndim > DQ_MAX_DIMS || tensor_bytes(dtype, ndim, shape, &nbytes) != 0)
+    if (ndim < 1 || ndim > DQ_MAX_DIMS || tensor_bytes(dtype, ndim, shape, &nbytes) != 0)
         dq_die(DQ_EXIT_FAIL, "tensor '%s': impossible shape", name);
     dq_field *f = map_slot(b, name);
     f->is_tensor = 1;
@@ -164,16 +169,29 @@ dq_tensor *dq_batch_put(dq_batch *b, const char *name, dq_dtype dtype, int ndim,
     return &f->t;
 }
 
-int64_t dq_batch_rows(const dq_batch *b) {
-    int64_t rows = -1;
+/* dq_batch_rows, saying in why (n bytes; may be 0) what is wrong on -2. */
+static int64_t batch_rows(const dq_batch *b, char *why, size_t n) {
+    const dq_field *first = NULL;
+    char a[DQ_ESC_SIZE], c[DQ_ESC_SIZE];
     for (int i = 0; i < b->n; i++) {
         const dq_field *f = &b->f[i];
-        if (!f->is_tensor || f->t.ndim == 0) continue;
-        if (rows >= 0 && f->t.shape[0] != rows) return -2;
-        rows = f->t.shape[0];
+        if (!f->is_tensor) continue;
+        if (f->t.ndim == 0) {
+            if (n) snprintf(why, n, "field '%s' is a tensor of 0 dimensions; batch tensors have rows",
+                            escaped(f->name, a));
+            return -2;
+        }
+        if (!first) first = f;
+        if (f->t.shape[0] == first->t.shape[0]) continue;
+        if (n) snprintf(why, n, "field '%s' has %lld rows but '%s' has %lld",
+                        escaped(f->name, a), (long long)f->t.shape[0],
+                        escaped(first->name, c), (long long)first->t.shape[0]);
+        return -2;
     }
-    return rows;
+    return first ? first->t.shape[0] : -1;
 }
+
+int64_t dq_batch_rows(const dq_batch *b) { return batch_rows(b, NULL, 0); }
 
 /* ---- header ---- */
 
@@ -364,6 +382,8 @@ struct dq_reader {
     uint64_t base;      /* absolute offset of buf[0] */
     int eof;
     size_t max_tensor;
+    uint64_t batches;   /* batch records started, for messages */
+    int bad_config;     /* DISQ_MAX_TENSOR_BYTES is invalid (err says so): nothing is read */
     /* while capturing, every consumed byte is also appended here */
     int capturing;
     unsigned char *capbuf;
@@ -373,16 +393,32 @@ struct dq_reader {
 
 enum { WINDOW = 1 << 16 };
 
+/* The tensor size limit readers and writers share: DISQ_MAX_TENSOR_BYTES when
+ * set, else the default.  -1, with the reason in err, when the variable holds
+ * anything but a whole number above 0: a typo must not leave the default in
+ * force unnoticed. */
+static int tensor_limit(size_t *out, char *err, size_t n) {
+    const char *env = getenv("DISQ_MAX_TENSOR_BYTES");
+    long long v;
+    *out = DQ_DEFAULT_MAX_TENSOR_BYTES;
+    if (!env) return 0;
+    if (dq_parse_ll(env, &v) == 0 && v > 0) {
+        *out = (size_t)v;
+        return 0;
+    }
+    char shown[DQ_ESC_SIZE];
+    snprintf(err, n, "DISQ_MAX_TENSOR_BYTES='%s' is not a byte count (a whole number above 0)",
+             escaped(env, shown));
+    return -1;
+}
+
 dq_reader *dq_reader_new(FILE *f, const char *source_name) {
     dq_reader *r = dq_calloc(1, sizeof *r);
     r->f = f;
     r->name = dq_strdup(source_name);
     r->cap = WINDOW;
     r->buf = dq_malloc(r->cap);
-    r->max_tensor = DQ_DEFAULT_MAX_TENSOR_BYTES;
-    const char *env = getenv("DISQ_MAX_TENSOR_BYTES");
-    long long v;
-    if (env && dq_parse_ll(env, &v) == 0 && v > 0) r->max_tensor = (size_t)v;
+    if (tensor_limit(&r->max_tensor, r->err, sizeof r->err) != 0) r->bad_config = 1;
     return r;
 }
 
@@ -395,6 +431,9 @@ void dq_reader_free(dq_reader *r) {
 }
 
 const char *dq_reader_error(const dq_reader *r) { return r->err; }
+int dq_reader_error_status(const dq_reader *r) {
+    return r->bad_config ? DQ_EXIT_USAGE : DQ_EXIT_DATA;
+}
 const char *dq_reader_source(const dq_reader *r) { return r->name; }
 uint64_t dq_reader_offset(const dq_reader *r) { return r->base + r->pos; }
 
@@ -674,8 +713,10 @@ static int parse_factors(dq_reader *r, dq_header *h) {
             }
         }
         if (!fa->name) return fail_at(r, m.off, "header factor %d lacks 'name'", i);
-        if (size < 0) return fail_at(r, m.off, "header factor '%s' lacks 'size'", fa->name);
-        if (fa->values && fa->size != size) return fail_at(r, m.off, "header factor '%s': %d values for size %lld", fa->name, fa->size, (long long)size);
+        char shown[DQ_ESC_SIZE];
+        escaped(fa->name, shown);
+        if (size < 0) return fail_at(r, m.off, "header factor '%s' lacks 'size'", shown);
+        if (fa->values && fa->size != size) return fail_at(r, m.off, "header factor '%s': %d values for size %lld", shown, fa->size, (long long)size);
         fa->size = (int)size;
     }
     return 0;
@@ -715,6 +756,7 @@ static int parse_known(dq_reader *r, dq_header *h, const uint64_t *offsets) {
 
 int dq_read_header(dq_reader *r, dq_header *h) {
     memset(h, 0, sizeof *h);
+    if (r->bad_config) return -1;
     token t;
     int rc = need(r, 1);
     if (rc == -2) return -1;
@@ -728,7 +770,8 @@ int dq_read_header(dq_reader *r, dq_header *h) {
         uint64_t at = dq_reader_offset(r);
         if (read_key(r, key, "header key") != 0) goto bad;
         if (dq_map_find(&h->map, key)) {
-            fail_at(r, at, "header has key '%s' twice", key);
+            char shown[DQ_ESC_SIZE];
+            fail_at(r, at, "header has key '%s' twice", escaped(key, shown));
             goto bad;
         }
         offsets[h->map.n] = dq_reader_offset(r);
@@ -786,8 +829,8 @@ static int read_payload(dq_reader *r, size_t n, void **out, const char *name) {
     return 0;
 }
 
-static int read_tensor(dq_reader *r, const token *m, dq_field *f) {
-    const char *name = f->name;
+/* The tensor of field f, whose name messages show as `name` (escaped). */
+static int read_tensor(dq_reader *r, const token *m, dq_field *f, const char *name) {
     if (m->u != 3) return fail_at(r, m->off, "tensor '%s' has %llu keys, expected dtype, shape and data", name, (unsigned long long)m->u);
     int have_dtype = 0, have_shape = 0;
     void *data = NULL;
@@ -795,7 +838,7 @@ static int read_tensor(dq_reader *r, const token *m, dq_field *f) {
     uint64_t data_off = 0;
     for (int k = 0; k < 3; k++) {
         char key[DQ_MAX_NAME + 1];
-        char what[DQ_MAX_NAME + 32];
+        char what[DQ_ESC_SIZE + 16];
         uint64_t at = dq_reader_offset(r);
         snprintf(what, sizeof what, "tensor '%s'", name);
         if (read_key(r, key, what) != 0) goto bad;
@@ -808,7 +851,9 @@ static int read_tensor(dq_reader *r, const token *m, dq_field *f) {
                 goto bad;
             }
             if (dq_dtype_parse((const char *)p, (size_t)t.u, &f->t.dtype) != 0) {
-                fail_at(r, t.off, "tensor '%s': unknown dtype '%.*s' (u8, i32, f32, f16, bf16)", name, (int)t.u, p);
+                char dtype[DQ_ESC_SIZE];
+                dq_escape((const char *)p, (size_t)t.u, dtype, sizeof dtype);
+                fail_at(r, t.off, "tensor '%s': unknown dtype '%s' (u8, i32, f32, f16, bf16)", name, dtype);
                 goto bad;
             }
             have_dtype = 1;
@@ -831,7 +876,8 @@ static int read_tensor(dq_reader *r, const token *m, dq_field *f) {
             data_len = (size_t)t.u;
             if (read_payload(r, data_len, &data, name) != 0) goto bad;
         } else {
-            fail_at(r, at, "tensor '%s': unexpected or repeated key '%s'", name, key);
+            char shown[DQ_ESC_SIZE];
+            fail_at(r, at, "tensor '%s': unexpected or repeated key '%s'", name, escaped(key, shown));
             goto bad;
         }
     }
@@ -849,42 +895,52 @@ bad:
     return -1;
 }
 
+/* One field of a batch, its name read; messages show it as `shown`. */
+static int read_field(dq_reader *r, dq_field *f, const char *shown) {
+    if (need(r, 1) != 0)
+        return fail_at(r, dq_reader_offset(r), "truncated input: field '%s' has no value", shown);
+    unsigned c = r->buf[r->pos];
+    if ((c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf) {
+        token m;
+        return read_token(r, &m, "tensor") != 0 || read_tensor(r, &m, f, shown) != 0 ? -1 : 0;
+    }
+    r->capturing = 1;
+    r->caplen = 0;
+    int rc = skip_value(r, 1, shown);
+    r->capturing = 0;
+    if (rc != 0) return -1;
+    f->raw = dq_malloc(r->caplen);
+    memcpy(f->raw, r->capbuf, r->caplen);
+    f->raw_len = r->caplen;
+    return 0;
+}
+
 int dq_read_batch(dq_reader *r, dq_batch *b) {
     dq_map_clear(b);
+    if (r->bad_config) return -1;
     int rc = need(r, 1);
     if (rc == -2) return -1;
     if (rc != 0) return 0; /* clean end of stream, between records */
+    r->batches++;
     token t;
     if (read_token(r, &t, "batch") != 0) return -1;
     if (t.kind != T_MAP) return fail_at(r, t.off, "batch record is a %s, not a map", kind_name(t.kind));
     if (t.u > DQ_MAX_FIELDS) return fail_at(r, t.off, "batch has %llu fields, at most %d allowed", (unsigned long long)t.u, DQ_MAX_FIELDS);
     for (uint64_t i = 0; i < t.u; i++) {
-        char key[DQ_MAX_NAME + 1];
+        char key[DQ_MAX_NAME + 1], shown[DQ_ESC_SIZE];
         uint64_t at = dq_reader_offset(r);
         if (read_key(r, key, "batch field name") != 0) goto bad;
+        escaped(key, shown);
         if (dq_map_find(b, key)) {
-            fail_at(r, at, "batch has field '%s' twice", key);
+            fail_at(r, at, "batch has field '%s' twice", shown);
             goto bad;
         }
-        dq_field *f = map_slot(b, key);
-        if (need(r, 1) != 0) {
-            fail_at(r, dq_reader_offset(r), "truncated input: field '%s' has no value", key);
-            goto bad;
-        }
-        unsigned c = r->buf[r->pos];
-        if ((c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf) {
-            token m;
-            if (read_token(r, &m, "tensor") != 0 || read_tensor(r, &m, f) != 0) goto bad;
-        } else {
-            r->capturing = 1;
-            r->caplen = 0;
-            rc = skip_value(r, 1, key);
-            r->capturing = 0;
-            if (rc != 0) goto bad;
-            f->raw = dq_malloc(r->caplen);
-            memcpy(f->raw, r->capbuf, r->caplen);
-            f->raw_len = r->caplen;
-        }
+        if (read_field(r, map_slot(b, key), shown) != 0) goto bad;
+    }
+    char why[400];
+    if (batch_rows(b, why, sizeof why) == -2) {
+        fail_at(r, t.off, "batch %llu: %s", (unsigned long long)r->batches, why);
+        goto bad;
     }
     return 1;
 bad:
@@ -893,12 +949,12 @@ bad:
 }
 
 void dq_read_header_or_die(dq_reader *r, dq_header *h) {
-    if (dq_read_header(r, h) != 0) dq_die(DQ_EXIT_DATA, "%s", r->err);
+    if (dq_read_header(r, h) != 0) dq_die(dq_reader_error_status(r), "%s", r->err);
 }
 
 int dq_read_batch_or_die(dq_reader *r, dq_batch *b) {
     int rc = dq_read_batch(r, b);
-    if (rc < 0) dq_die(DQ_EXIT_DATA, "%s", r->err);
+    if (rc < 0) dq_die(dq_reader_error_status(r), "%s", r->err);
     return rc;
 }
 
@@ -908,6 +964,9 @@ struct dq_writer {
     FILE *f;
     char *name;
     msgpack_packer pk;
+    size_t max_tensor;
+    char bad_config[256]; /* why DISQ_MAX_TENSOR_BYTES is invalid, or "" */
+    uint64_t batches;     /* batches written, for messages */
 };
 
 static int writer_cb(void *data, const char *buf, size_t len) {
@@ -921,32 +980,99 @@ dq_writer *dq_writer_new(FILE *f, const char *dest_name) {
     w->f = f;
     w->name = dq_strdup(dest_name);
     msgpack_packer_init(&w->pk, w, writer_cb);
+    tensor_limit(&w->max_tensor, w->bad_config, sizeof w->bad_config);
     return w;
 }
 
-static void write_map(dq_writer *w, const dq_map *m) {
-    msgpack_pack_map(&w->pk, (size_t)m->n);
+static void pack_map(msgpack_packer *pk, const dq_map *m) {
+    msgpack_pack_map(pk, (size_t)m->n);
     for (int i = 0; i < m->n; i++) {
         const dq_field *f = &m->f[i];
-        pack_cstr(&w->pk, f->name);
+        pack_cstr(pk, f->name);
         if (!f->is_tensor) {
-            writer_cb(w, (const char *)f->raw, f->raw_len);
+            pk->callback(pk->data, (const char *)f->raw, f->raw_len);
             continue;
         }
-        msgpack_pack_map(&w->pk, 3);
-        pack_cstr(&w->pk, "dtype");
-        pack_cstr(&w->pk, dq_dtype_name(f->t.dtype));
-        pack_cstr(&w->pk, "shape");
-        msgpack_pack_array(&w->pk, (size_t)f->t.ndim);
-        for (int d = 0; d < f->t.ndim; d++) msgpack_pack_int64(&w->pk, f->t.shape[d]);
-        pack_cstr(&w->pk, "data");
-        msgpack_pack_bin(&w->pk, f->t.nbytes);
-        msgpack_pack_bin_body(&w->pk, f->t.data, f->t.nbytes);
+        msgpack_pack_map(pk, 3);
+        pack_cstr(pk, "dtype");
+        pack_cstr(pk, dq_dtype_name(f->t.dtype));
+        pack_cstr(pk, "shape");
+        msgpack_pack_array(pk, (size_t)f->t.ndim);
+        for (int d = 0; d < f->t.ndim; d++) msgpack_pack_int64(pk, f->t.shape[d]);
+        pack_cstr(pk, "data");
+        msgpack_pack_bin(pk, f->t.nbytes);
+        msgpack_pack_bin_body(pk, f->t.data, f->t.nbytes);
     }
 }
 
-void dq_write_header_or_die(dq_writer *w, const dq_header *h) { write_map(w, &h->map); }
-void dq_write_batch_or_die(dq_writer *w, const dq_batch *b) { write_map(w, b); }
+/* Whatever a writer writes, a reader must accept: a tool must never hand the
+ * next one a stream it refuses.  The header is read back before it is written
+ * (it is small, and its values may come from anywhere). */
+static void header_readable_or_die(const dq_writer *w, const char *bytes, size_t n) {
+    FILE *mem = fmemopen((void *)bytes, n, "rb");
+    if (!mem) dq_die(DQ_EXIT_FAIL, "%s: fmemopen: %s", w->name, strerror(errno));
+    dq_reader *r = dq_reader_new(mem, w->name);
+    dq_header h;
+    if (dq_read_header(r, &h) != 0)
+        dq_die(dq_reader_error_status(r), "%s (in the header to write; no reader would accept it)", r->err);
+    dq_header_free(&h);
+    dq_reader_free(r);
+    fclose(mem);
+}
+
+static void configured_or_die(const dq_writer *w) {
+    if (w->bad_config[0]) dq_die(DQ_EXIT_USAGE, "%s", w->bad_config);
+}
+
+void dq_write_header_or_die(dq_writer *w, const dq_header *h) {
+    configured_or_die(w);
+    if (h->map.n > DQ_MAX_FIELDS)
+        dq_die(DQ_EXIT_DATA, "%s: cannot write a header of %d keys, a reader accepts at most %d (the input header has "
+               "too many keys to add this tool's own)", w->name, h->map.n, DQ_MAX_FIELDS);
+    packbuf p;
+    packbuf_init(&p);
+    pack_map(&p.pk, &h->map);
+    header_readable_or_die(w, p.sb.data, p.sb.size);
+    writer_cb(w, p.sb.data, p.sb.size);
+    msgpack_sbuffer_destroy(&p.sb);
+}
+
+/* The reader's limits on a batch, checked before writing it: batches are too
+ * big to read back.  Fields a tool passes on were read, so passed its reader;
+ * what a tool adds can break them: one field too many, a tensor too big for
+ * DISQ_MAX_TENSOR_BYTES (input errors, 65) or rows that disagree (a bug, 1). */
+static void batch_writable_or_die(const dq_writer *w, const dq_batch *b) {
+    unsigned long long no = (unsigned long long)w->batches;
+    if (b->n > DQ_MAX_FIELDS)
+        dq_die(DQ_EXIT_DATA, "%s: cannot write batch %llu of %d fields, a reader accepts at most %d (the input batch has "
+               "too many fields to add this tool's own)", w->name, no, b->n, DQ_MAX_FIELDS);
+    char why[400];
+    if (batch_rows(b, why, sizeof why) == -2) dq_die(DQ_EXIT_FAIL, "%s: cannot write batch %llu: %s", w->name, no, why);
+    for (int i = 0; i < b->n; i++) {
+        const dq_field *f = &b->f[i];
+        char shown[DQ_ESC_SIZE];
+        escaped(f->name, shown);
+        if (strlen(f->name) > DQ_MAX_NAME)
+            dq_die(DQ_EXIT_FAIL, "%s: cannot write batch %llu: field name '%s' is longer than %d bytes", w->name, no,
+                   shown, DQ_MAX_NAME);
+        if (!f->is_tensor) continue;
+        if (f->t.nbytes > w->max_tensor)
+            dq_die(DQ_EXIT_DATA, "%s: cannot write batch %llu: tensor '%s' of %zu bytes exceeds the limit of %zu "
+                   "(DISQ_MAX_TENSOR_BYTES); use smaller batches", w->name, no, shown, f->t.nbytes, w->max_tensor);
+        for (int d = 0; d < f->t.ndim; d++)
+            if (f->t.shape[d] > INT32_MAX)
+                dq_die(DQ_EXIT_DATA, "%s: cannot write batch %llu: tensor '%s' has a dimension of %lld, above %d",
+                       w->name, no, shown, (long long)f->t.shape[d], INT32_MAX);
+    }
+}
+
+void dq_write_batch_or_die(dq_writer *w, const dq_batch *b) {
+    configured_or_die(w);
+    w->batches++;
+    batch_writable_or_die(w, b);
+    pack_map(&w->pk, b);
+}
+
 void dq_writer_flush_or_die(dq_writer *w) { dq_fflush_or_die(w->f, w->name); }
 
 void dq_writer_free_or_die(dq_writer *w) {

@@ -72,11 +72,12 @@ dq_tensor *dq_batch_get(const dq_batch *b, const char *name);
 /* Add (or replace) a zero-filled tensor and return it for filling in.  Like
  * util.h's allocators it exits (status 1) rather than return NULL: when memory
  * runs out, or for a shape no caller should ask for (ndim outside
- * 0..DQ_MAX_DIMS, a byte count beyond size_t). */
+ * 1..DQ_MAX_DIMS: batch tensors have rows; a byte count beyond size_t). */
 dq_tensor *dq_batch_put(dq_batch *b, const char *name, dq_dtype dtype, int ndim,
                         const int64_t *shape);
 /* Number of rows (leading dimension) shared by the batch's tensors; -1 if the
- * batch has none, -2 if they disagree. */
+ * batch has none, -2 if they disagree or one has no dimensions.  A batch that
+ * dq_read_batch returns never gives -2. */
 int64_t dq_batch_rows(const dq_batch *b);
 
 /* Header. `map` holds every key in order and is what gets written; the other
@@ -113,7 +114,12 @@ int dq_header_get_double(const dq_header *h, const char *key, double *out);
 int dq_header_factor_index(const dq_header *h, const char *name);
 
 /* Reader.  Functions return -1 on bad input with the message in
- * dq_reader_error(): "<source>: <what> at byte N". */
+ * dq_reader_error(): "<source>: <what> at byte N".  A batch is refused unless
+ * its tensors all have at least one dimension and share the first (the rows),
+ * with "<source>: batch N: <what> at byte M", N counting from 1, M where the
+ * batch starts.  Names from the input appear in messages as dq_escape renders
+ * them.  An invalid DISQ_MAX_TENSOR_BYTES makes every read fail with a message
+ * naming it (and no byte offset), before reading anything. */
 typedef struct dq_reader dq_reader;
 
 dq_reader *dq_reader_new(FILE *f, const char *source_name);
@@ -121,15 +127,24 @@ void dq_reader_free(dq_reader *r);
 int dq_read_header(dq_reader *r, dq_header *h);   /* 0 ok, -1 error */
 int dq_read_batch(dq_reader *r, dq_batch *b);     /* 1 batch, 0 end of stream, -1 error */
 const char *dq_reader_error(const dq_reader *r);
+/* The exit status for the error: DQ_EXIT_USAGE for a bad DISQ_MAX_TENSOR_BYTES
+ * (configuration), else DQ_EXIT_DATA. */
+int dq_reader_error_status(const dq_reader *r);
 const char *dq_reader_source(const dq_reader *r); /* source_name, for messages of its own */
 uint64_t dq_reader_offset(const dq_reader *r);    /* bytes consumed so far */
 
-/* The same, exiting with status 65 and "PROG: <error>" on bad input. */
+/* The same, exiting with "PROG: <error>" and dq_reader_error_status. */
 void dq_read_header_or_die(dq_reader *r, dq_header *h);
 int dq_read_batch_or_die(dq_reader *r, dq_batch *b);
 
 /* Writer, for tools: a closed downstream pipe ends the process quietly with
- * status 0 (what `| head` expects); any other write error exits 74. */
+ * status 0 (what `| head` expects); any other write error exits 74.
+ * What a writer writes, a reader accepts: it exits rather than write a header
+ * or batch a reader would refuse, with status 65 when the input made it so (a
+ * header of more than DQ_MAX_FIELDS keys once a tool added its own; as many
+ * batch fields; a tensor over the DISQ_MAX_TENSOR_BYTES limit), 1 when the
+ * tool did (rows that disagree, a name over DQ_MAX_NAME bytes), 2 when
+ * DISQ_MAX_TENSOR_BYTES is invalid. */
 typedef struct dq_writer dq_writer;
 
 dq_writer *dq_writer_new(FILE *f, const char *dest_name);
@@ -138,8 +153,10 @@ void dq_write_batch_or_die(dq_writer *w, const dq_batch *b);
 void dq_writer_flush_or_die(dq_writer *w);
 void dq_writer_free_or_die(dq_writer *w); /* flushes */
 
-/* Limits on untrusted input.  Defaults suit 64x64 images in batches of tens of
- * thousands; DISQ_MAX_TENSOR_BYTES in the environment raises the tensor limit. */
+/* Limits on untrusted input, which writers enforce too.  Defaults suit 64x64
+ * images in batches of tens of thousands; DISQ_MAX_TENSOR_BYTES in the
+ * environment (a whole number above 0) sets the tensor limit.  Dimensions
+ * are at most INT32_MAX. */
 #define DQ_MAX_FIELDS 1024
 #define DQ_MAX_NAME 255
 #define DQ_MAX_DEPTH 32

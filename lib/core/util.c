@@ -211,6 +211,36 @@ int dq_parse_ll(const char *s, long long *out) {
     return 0;
 }
 
+/* The rendering of byte c (at most 4 characters plus NUL) into r; its length. */
+static int escape_byte(unsigned char c, char *r) {
+    static const char named[] = "\n\t\r\\";
+    static const char letter[] = "ntr\\";
+    const char *k = c ? strchr(named, c) : NULL;
+    if (k) return snprintf(r, 5, "\\%c", letter[k - named]);
+    if (c >= 0x20 && c < 0x7f) return snprintf(r, 5, "%c", c);
+    return snprintf(r, 5, "\\x%02x", c);
+}
+
+char *dq_escape(const char *s, size_t len, char *out, size_t size) {
+    char r[5];
+    size_t total = 0, pos = 0;
+    for (size_t i = 0; i < len && total < size; i++) total += (size_t)escape_byte((unsigned char)s[i], r);
+    int cut = total >= size;
+    size_t room = cut ? size - 4 : size - 1; /* leave room for "..." */
+    for (size_t i = 0; i < len; i++) {
+        size_t n = (size_t)escape_byte((unsigned char)s[i], r);
+        if (pos + n > room) break;
+        memcpy(out + pos, r, n);
+        pos += n;
+    }
+    if (cut) {
+        memcpy(out + pos, "...", 3);
+        pos += 3;
+    }
+    out[pos] = 0;
+    return out;
+}
+
 int dq_parse_double(const char *s, double *out) {
     if (!s || !*s) return -1;
     char *end;

@@ -73,6 +73,15 @@ double dq_now(void);
 int dq_parse_ll(const char *s, long long *out);
 int dq_parse_double(const char *s, double *out);
 
+/* Render len bytes of untrusted input (a field name, a dtype string, an
+ * environment value) for a one-line message: printable ASCII as is, a
+ * backslash as \\, newline, tab and return as \n \t \r, every other byte
+ * as \xHH.  A rendering longer than size - 1 bytes is cut short at a
+ * character boundary and ends in "...".  size must be at least 4; DQ_ESC_SIZE
+ * suits names in messages.  Returns out. */
+#define DQ_ESC_SIZE 80
+char *dq_escape(const char *s, size_t len, char *out, size_t size);
+
 /* Half-precision conversions (round to nearest even). */
 float dq_f16_to_f32(uint16_t h);
 uint16_t dq_f32_to_f16(float f);

@@ -1,6 +1,7 @@
 /* libFuzzer target for the stream reader: any input must either parse or be
  * rejected with a message, never crash; what parses must survive a
- * write/read round trip unchanged. */
+ * write/read round trip unchanged (the writer, which exits rather than write
+ * what a reader refuses, must take whatever a reader accepted). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

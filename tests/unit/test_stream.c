@@ -28,16 +28,15 @@ static void make_header(dq_header *h) {
     dq_header_set_double(h, "seed", 1.5);
 }
 
-/* A batch with one tensor of every dtype, an empty and a scalar tensor, and raw fields. */
+/* A batch of 2 rows with one tensor of every dtype, an empty tensor, and raw fields. */
 static void make_batch(dq_batch *b, unsigned seed) {
-    int64_t s2[2] = {2, 3}, s4[4] = {2, 4, 4, 3}, s0[1] = {0};
+    int64_t s2[2] = {2, 3}, s4[4] = {2, 4, 4, 3}, s0[2] = {2, 0};
     fill_pattern(dq_batch_put(b, "x", DQ_U8, 4, s4), seed);
     fill_pattern(dq_batch_put(b, "s", DQ_I32, 2, s2), seed + 1);
     fill_pattern(dq_batch_put(b, "z", DQ_F32, 2, s2), seed + 2);
     fill_pattern(dq_batch_put(b, "h", DQ_F16, 2, s2), seed + 3);
     fill_pattern(dq_batch_put(b, "bf", DQ_BF16, 2, s2), seed + 4);
-    dq_batch_put(b, "empty", DQ_F32, 1, s0);
-    fill_pattern(dq_batch_put(b, "scalar", DQ_F32, 0, NULL), seed + 5);
+    dq_batch_put(b, "empty", DQ_F32, 2, s0);
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
@@ -108,7 +107,7 @@ TEST(round_trip_every_dtype) {
         CHECK_MSG(dq_read_batch(r, &got) == 1, "batch %d: %s", i, dq_reader_error(r));
         CHECK_MSG(maps_equal(&b[i], &got), "batch %d differs", i);
         CHECK(((uintptr_t)dq_batch_get(&got, "z")->data & 63) == 0);
-        CHECK(dq_batch_rows(&got) == -2); /* "empty" has 0 rows, the others 2 */
+        CHECK(dq_batch_rows(&got) == 2);
     }
     CHECK(dq_read_batch(r, &got) == 0);
     CHECK(dq_reader_offset(r) == len);
@@ -267,18 +266,224 @@ static void read_stdin_or_die(void) {
     exit(0);
 }
 
-TEST(bad_input_exits_65_with_one_line) {
-    static const unsigned char bytes[] = {HDR, 0x81, 0xa1, 'x', 0x83, 0xa5, 'd', 't', 'y', 'p', 'e', 0xa2};
-    char path[600], err[1024];
+/* Run read_stdin_or_die on bytes; its exit status, its stderr in err. */
+static int read_in_child(const void *bytes, size_t n, char *err, size_t errsize) {
+    char path[600];
     snprintf(path, sizeof path, "%s/bad.msgpack", dq_test_tmpdir());
     FILE *f = fopen(path, "wb");
-    fwrite(bytes, 1, sizeof bytes, f);
+    fwrite(bytes, 1, n, f);
     fclose(f);
     FILE *in = fopen(path, "rb");
-    int status = dq_test_run_child(read_stdin_or_die, fileno(in), -1, err, sizeof err);
+    int status = dq_test_run_child(read_stdin_or_die, fileno(in), -1, err, errsize);
     fclose(in);
+    return status;
+}
+
+TEST(bad_input_exits_65_with_one_line) {
+    static const unsigned char bytes[] = {HDR, 0x81, 0xa1, 'x', 0x83, 0xa5, 'd', 't', 'y', 'p', 'e', 0xa2};
+    char err[1024];
+    int status = read_in_child(bytes, sizeof bytes, err, sizeof err);
     CHECK_MSG(status == 65, "status %d", status);
     CHECK_MSG(strcmp(err, "tool: stdin: truncated input: tensor 'x' needs 2 bytes, 0 left at byte 18\n") == 0, "stderr: %s", err);
+}
+
+/* Append a batch of u8 tensors names[i] of rows[i] rows (-1: no dimensions). */
+static void pack_batch(msgpack_sbuffer *sb, int n, const char *const *names, const int *rows) {
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        msgpack_pack_str_with_body(&pk, names[i], strlen(names[i]));
+        msgpack_pack_map(&pk, 3);
+        msgpack_pack_str_with_body(&pk, "dtype", 5);
+        msgpack_pack_str_with_body(&pk, "u8", 2);
+        msgpack_pack_str_with_body(&pk, "shape", 5);
+        msgpack_pack_array(&pk, rows[i] < 0 ? 0 : 1);
+        if (rows[i] >= 0) msgpack_pack_int(&pk, rows[i]);
+        msgpack_pack_str_with_body(&pk, "data", 4);
+        size_t bytes = rows[i] < 0 ? 1 : (size_t)rows[i];
+        msgpack_pack_bin_with_body(&pk, "\0\0\0\0\0\0\0\0", bytes);
+    }
+}
+
+static const unsigned char hdr[] = {HDR};
+
+TEST(batches_whose_rows_disagree_are_refused) {
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_write(&sb, (const char *)hdr, sizeof hdr);
+    pack_batch(&sb, 2, (const char *[]){"x", "s"}, (int[]){2, 1});
+    CHECK_BAD((unsigned char *)sb.data, sb.size, "stdin: batch 1: field 's' has 1 rows but 'x' has 2 at byte 7");
+    char err[1024];
+    int status = read_in_child(sb.data, sb.size, err, sizeof err);
+    CHECK_MSG(status == 65, "status %d", status);
+    CHECK_MSG(strcmp(err, "tool: stdin: batch 1: field 's' has 1 rows but 'x' has 2 at byte 7\n") == 0, "stderr: %s", err);
+    /* the second batch, after a good one; a raw field has no rows to compare */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_sbuffer_write(&sb, (const char *)hdr, sizeof hdr);
+    pack_batch(&sb, 2, (const char *[]){"x", "s"}, (int[]){3, 3});
+    size_t second = sb.size;
+    pack_batch(&sb, 3, (const char *[]){"index", "x", "s"}, (int[]){3, 3, 4});
+    char want[100];
+    snprintf(want, sizeof want, "batch 2: field 's' has 4 rows but 'index' has 3 at byte %zu", second);
+    CHECK_BAD((unsigned char *)sb.data, sb.size, want);
+    /* a tensor of no dimensions has no rows: no tool writes one, readers refuse it */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_sbuffer_write(&sb, (const char *)hdr, sizeof hdr);
+    pack_batch(&sb, 1, (const char *[]){"x"}, (int[]){-1});
+    CHECK_BAD((unsigned char *)sb.data, sb.size, "batch 1: field 'x' is a tensor of 0 dimensions; batch tensors have rows at byte 7");
+    /* batches of 0 rows agree */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_sbuffer_write(&sb, (const char *)hdr, sizeof hdr);
+    pack_batch(&sb, 2, (const char *[]){"x", "s"}, (int[]){0, 0});
+    CHECK(read_error((unsigned char *)sb.data, sb.size, err, sizeof err) == 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+TEST(messages_escape_names_from_the_input) {
+    char out[10];
+    CHECK(strcmp(dq_escape("ab c", 4, out, sizeof out), "ab c") == 0);
+    CHECK(strcmp(dq_escape("a\n\\\x01", 4, out, sizeof out), "a\\n\\\\\\x01") == 0);
+    CHECK(strcmp(dq_escape("aaaaa\xff", 6, out, sizeof out), "aaaaa\\xff") == 0); /* just fits */
+    CHECK(strcmp(dq_escape("aaaaaa\xff", 7, out, sizeof out), "aaaaaa...") == 0);
+    CHECK(strcmp(dq_escape("aaaaa\xff" "b", 7, out, sizeof out), "aaaaa...") == 0); /* never half an escape */
+    CHECK(strcmp(dq_escape("", 0, out, sizeof out), "") == 0);
+    /* a field name with a newline, twice; a dtype with a tab */
+    static const unsigned char dup[] = {HDR, 0x82, 0xa3, 'a', '\n', 'b', 0x01, 0xa3, 'a', '\n', 'b', 0x02};
+    CHECK_BAD(dup, sizeof dup, "batch has field 'a\\nb' twice at byte 13");
+    static const unsigned char dtype[] = {HDR, 0x81, 0xa1, 'x', 0x83, 0xa5, 'd', 't', 'y', 'p', 'e', 0xa3, 'f', '\t', '4'};
+    CHECK_BAD(dtype, sizeof dtype, "unknown dtype 'f\\t4'");
+    /* a 255-byte name of control bytes is cut short, on one line */
+    unsigned char longname[7 + 3 + 255]; /* and no value */
+    memcpy(longname, hdr, 7);
+    memcpy(longname + 7, (unsigned char[]){0x81, 0xd9, 0xff}, 3);
+    memset(longname + 10, '\r', 255);
+    char msg[600];
+    CHECK(read_error(longname, sizeof longname, msg, sizeof msg) < 0);
+    CHECK_MSG(strstr(msg, "field '\\r\\r") && strstr(msg, "\\r...' has no value") && !strchr(msg, '\r') && strlen(msg) < 200,
+              "%s", msg);
+}
+
+TEST(an_invalid_tensor_limit_is_a_usage_error) {
+    static const char *const bad[] = {"abc", "-1", "0", "5000abc", "", "1\n2"};
+    static const char *const shown[] = {"abc", "-1", "0", "5000abc", "", "1\\n2"};
+    for (int i = 0; i < 6; i++) {
+        setenv("DISQ_MAX_TENSOR_BYTES", bad[i], 1);
+        char msg[600], want[200], line[220], err[1024];
+        snprintf(want, sizeof want, "DISQ_MAX_TENSOR_BYTES='%s' is not a byte count (a whole number above 0)", shown[i]);
+        snprintf(line, sizeof line, "tool: %s\n", want);
+        int rc = read_error(hdr, sizeof hdr, msg, sizeof msg);
+        int status = read_in_child(hdr, sizeof hdr, err, sizeof err);
+        unsetenv("DISQ_MAX_TENSOR_BYTES");
+        CHECK_MSG(rc < 0 && strcmp(msg, want) == 0, "'%s': %s", bad[i], msg);
+        CHECK_MSG(status == 2 && strcmp(err, line) == 0, "status %d: %s", status, err);
+    }
+    setenv("DISQ_MAX_TENSOR_BYTES", "5000", 1);
+    char msg[600];
+    CHECK(read_error(hdr, sizeof hdr, msg, sizeof msg) == 0);
+    unsetenv("DISQ_MAX_TENSOR_BYTES");
+}
+
+/* What write_in_child writes: a header and, if given, one batch. */
+static dq_header *to_write;
+static dq_batch *batch_to_write;
+
+static void write_in_child(void) {
+    dq_init("tool");
+    char *buf = NULL;
+    size_t len;
+    FILE *f = open_memstream(&buf, &len);
+    dq_writer *w = dq_writer_new(f, "stdout");
+    dq_write_header_or_die(w, to_write);
+    if (batch_to_write) dq_write_batch_or_die(w, batch_to_write);
+    dq_writer_free_or_die(w);
+    fclose(f);
+    free(buf);
+    exit(0);
+}
+
+/* A header of n keys: "disq" and keys k1... */
+static void header_of(dq_header *h, int n) {
+    dq_header_init(h);
+    for (int i = 1; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        dq_header_set_int(h, key, i);
+    }
+}
+
+/* What enc, quant and dec add to the header (lib/model/stage.c). */
+static void add_stage_keys(dq_header *h) {
+    dq_header_set_str(h, "model", "vqvae");
+    dq_header_set_int(h, "latents", 10);
+    dq_header_set_int(h, "codebook", 16);
+}
+
+TEST(writers_refuse_what_readers_refuse) {
+    /* the largest header a stage can take, through two stages */
+    dq_header h, h2;
+    header_of(&h, DQ_MAX_FIELDS - 3);
+    add_stage_keys(&h);
+    size_t len;
+    char *buf = write_stream(&h, NULL, 0, &len);
+    FILE *f = fmemopen(buf, len, "rb");
+    dq_reader *r = dq_reader_new(f, "stdin");
+    CHECK_MSG(dq_read_header(r, &h2) == 0, "%s", dq_reader_error(r));
+    CHECK(h2.map.n == DQ_MAX_FIELDS);
+    add_stage_keys(&h2); /* the next stage sets the same keys again */
+    CHECK(h2.map.n == DQ_MAX_FIELDS);
+    dq_reader_free(r);
+    fclose(f);
+    free(buf);
+    free(write_stream(&h2, NULL, 0, &len));
+    dq_header_free(&h2);
+    dq_header_free(&h);
+    /* one key more and the stage refuses to write what the next would refuse */
+    header_of(&h, DQ_MAX_FIELDS - 2);
+    add_stage_keys(&h);
+    to_write = &h;
+    char err[1024];
+    int status = dq_test_run_child(write_in_child, -1, -1, err, sizeof err);
+    CHECK_MSG(status == 65 && strstr(err, "tool: stdout: cannot write a header of 1025 keys, a reader accepts at most 1024"),
+              "status %d: %s", status, err);
+    dq_header_free(&h);
+    /* batches: a field too many, rows that disagree, a tensor over the limit */
+    header_of(&h, 1);
+    dq_batch b;
+    dq_batch_init(&b);
+    int64_t rows = 2, more = 3;
+    for (int i = 0; i <= DQ_MAX_FIELDS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "f%d", i);
+        dq_batch_put(&b, name, DQ_U8, 1, &rows);
+    }
+    batch_to_write = &b;
+    status = dq_test_run_child(write_in_child, -1, -1, err, sizeof err);
+    CHECK_MSG(status == 65 && strstr(err, "stdout: cannot write batch 1 of 1025 fields, a reader accepts at most 1024"),
+              "status %d: %s", status, err);
+    dq_batch_clear(&b);
+    dq_batch_put(&b, "x", DQ_U8, 1, &rows);
+    dq_batch_put(&b, "s", DQ_U8, 1, &more);
+    status = dq_test_run_child(write_in_child, -1, -1, err, sizeof err);
+    CHECK_MSG(status == 1 && strcmp(err, "tool: stdout: cannot write batch 1: field 's' has 3 rows but 'x' has 2\n") == 0,
+              "status %d: %s", status, err);
+    dq_batch_clear(&b);
+    dq_batch_put(&b, "x", DQ_F32, 1, &more);
+    setenv("DISQ_MAX_TENSOR_BYTES", "11", 1);
+    status = dq_test_run_child(write_in_child, -1, -1, err, sizeof err);
+    unsetenv("DISQ_MAX_TENSOR_BYTES");
+    CHECK_MSG(status == 65 && strstr(err, "tensor 'x' of 12 bytes exceeds the limit of 11 (DISQ_MAX_TENSOR_BYTES)"),
+              "status %d: %s", status, err);
+    setenv("DISQ_MAX_TENSOR_BYTES", "12", 1);
+    status = dq_test_run_child(write_in_child, -1, -1, err, sizeof err);
+    CHECK_MSG(status == 0, "status %d: %s", status, err);
+    setenv("DISQ_MAX_TENSOR_BYTES", "12x", 1);
+    status = dq_test_run_child(write_in_child, -1, -1, err, sizeof err);
+    unsetenv("DISQ_MAX_TENSOR_BYTES");
+    CHECK_MSG(status == 2 && strstr(err, "DISQ_MAX_TENSOR_BYTES='12x' is not a byte count"), "status %d: %s", status, err);
+    batch_to_write = NULL;
+    dq_batch_free(&b);
+    dq_header_free(&h);
 }
 
 static void write_forever(void) {
