@@ -17,8 +17,10 @@ typedef struct dq_rows {
     void (*close)(struct dq_rows *r);
 } dq_rows;
 
-/* Member NAME.npy of the .npz at path.  Stored members are read in place at
- * any row; deflated ones by decompressing forward (restarting to go back),
+/* Member NAME.npy of the .npz at path.  The first read checks the whole
+ * member against its CRC-32 before returning rows (npz.c); after that, stored
+ * members are read in place at any row; deflated ones by decompressing
+ * forward (restarting to go back),
  * never holding more than the rows asked for. */
 dq_rows *dq_npz_rows(const char *path, const char *member, dq_errbuf *e);
 /* Dataset NAME of the HDF5 file at path (any chunking and filters HDF5 reads). */
