@@ -3,8 +3,8 @@
  * No row leaves a member before the whole member has matched the CRC-32 of
  * the zip directory once: a damaged deflate stream can inflate to plausible
  * wrong pixels long before it fails, and a stored member has no other check.
- * The first read therefore goes forward from the member's start (no seeks),
- * summing what it reads, and after its rows reads on to the end; a sorted
+ * Until then reads go forward from the member's start (no seeks), summing
+ * what they read, and dq_rows_read's verify reads on to the end; a sorted
  * sample of a deflated member nearly gets there anyway. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +73,9 @@ static int move_to(npz_rows *z, uint64_t to, dq_errbuf *e) {
 }
 
 /* Read on to the member's end and compare its CRC-32 with the directory's. */
-static int verify(npz_rows *z, dq_errbuf *e) {
+static int npz_verify(dq_rows *r, dq_errbuf *e) {
+    npz_rows *z = (npz_rows *)r;
+    if (z->verified) return 0;
     if (move_to(z, z->size, e) < 0) return -1;
     if (z->crc != z->want_crc) {
         dq_err_set(e, "%s: member is damaged (CRC-32 %08x, expected %08x)", z->what,
@@ -86,10 +88,8 @@ static int verify(npz_rows *z, dq_errbuf *e) {
 
 static int npz_read(dq_rows *r, int64_t row, int64_t count, uint8_t *out, dq_errbuf *e) {
     npz_rows *z = (npz_rows *)r;
-    if (move_to(z, r->h.data_offset + (uint64_t)row * r->row_bytes, e) < 0 ||
-        read_exact(z, out, (uint64_t)count * r->row_bytes, e) < 0)
-        return -1;
-    return z->verified ? 0 : verify(z, e);
+    if (move_to(z, r->h.data_offset + (uint64_t)row * r->row_bytes, e) < 0) return -1;
+    return read_exact(z, out, (uint64_t)count * r->row_bytes, e);
 }
 
 static void npz_close(dq_rows *r) {
@@ -132,6 +132,7 @@ dq_rows *dq_npz_rows(const char *path, const char *member, dq_errbuf *e) {
     z->want_crc = st.crc;
     z->base.sequential = st.comp_method != ZIP_CM_STORE;
     z->base.read = npz_read;
+    z->base.verify = npz_verify;
     z->base.close = npz_close;
     size_t wn = strlen(path) + strlen(name) + 2;
     z->what = dq_malloc(wn);
