@@ -206,7 +206,11 @@ static void write_pngs(dq_dataset *d, const dq_selection *sel, const char *dir) 
  * without a cache the images of many batches are gathered in one pass. */
 #define SEQUENTIAL_GATHER 16384
 
-static void write_batches(dq_dataset *d, dq_writer *w, const dq_selection *sel, int64_t batch) {
+/* *header, when set, is written (and cleared) after the first read, so that a
+ * source that fails its first read (a damaged member fails it whole) leaves
+ * stdout empty. */
+static void write_batches(dq_dataset *d, dq_writer *w, const dq_selection *sel, int64_t batch,
+                          const dq_header **header) {
     const dq_dataset_spec *s = &d->spec;
     int nf = dq_spec_nfactors(s);
     size_t bytes = dq_spec_image_bytes(s);
@@ -230,6 +234,8 @@ static void write_batches(dq_dataset *d, dq_writer *w, const dq_selection *sel, 
         } else {
             read_or_die(d, idx, n, x);
         }
+        if (*header) dq_write_header_or_die(w, *header);
+        *header = NULL;
         int32_t *labels = dq_batch_put(&b, "s", DQ_I32, 2, ss)->data;
         int32_t *index = dq_batch_put(&b, "index", DQ_I32, 1, is)->data;
         for (int64_t i = 0; i < n; i++) {
@@ -273,7 +279,8 @@ int main(int argc, char **argv) {
      * and later runs only stream; small selections are read directly. */
     int whole = !o.fix_factor && !o.sample && !o.png_dir;
     if (o.build_cache || (whole && !d.cache && !o.no_cache)) {
-        if (dq_dataset_build_cache(&d, 1, &e) < 0) dq_die(DQ_EXIT_IO, "%s", e.msg);
+        if (dq_dataset_build_cache(&d, 1, &e) < 0)
+            dq_die(errno == EINVAL ? DQ_EXIT_DATA : DQ_EXIT_IO, "%s", e.msg);
         if (o.build_cache) {
             dq_dataset_close(&d);
             return DQ_EXIT_OK;
@@ -291,12 +298,13 @@ int main(int argc, char **argv) {
          * refused (not a pipe, or over the limit) it is simply not used. */
         fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
         dq_writer *w = dq_writer_new(stdout, "stdout");
-        dq_write_header_or_die(w, &h);
+        const dq_header *pending = &h;
         for (uint64_t epoch = 0;; epoch++) {
             if (o.shuffle) dq_select_shuffle(&sel, (uint64_t)o.seed, epoch);
-            write_batches(&d, w, &sel, o.batch);
+            write_batches(&d, w, &sel, o.batch, &pending);
             if (!o.repeat) break;
         }
+        if (pending) dq_write_header_or_die(w, pending);
         dq_writer_free_or_die(w);
         dq_header_free(&h);
     }

@@ -161,9 +161,11 @@ int dq_cache_build(const dq_dataset_spec *spec, dq_source *origin, const char *p
     free(table);
     free(idx);
     free(buf);
-    if (failed == 1) dq_err_set(e, "%s: write error: %s", path, strerror(errno));
+    int err = failed == 2 ? EINVAL : errno;
+    if (failed == 1) dq_err_set(e, "%s: write error: %s", path, strerror(err));
     if (failed) {
         dq_atomic_abort(&at);
+        errno = err;
         return -1;
     }
     if (dq_atomic_commit(&at) != 0) {

@@ -30,7 +30,8 @@ char *dq_dataset_find_file(const dq_dataset_spec *spec);
 int dq_dataset_open(dq_dataset *d, const dq_dataset_spec *spec, const char *path,
                     int procedural, dq_errbuf *e);
 void dq_dataset_close(dq_dataset *d);
-/* Render/read every image of origin into the cache (atomically), then use it. */
+/* Render/read every image of origin into the cache (atomically), then use it.
+ * On failure errno is EINVAL when origin's data are bad (as dq_cache_build). */
 int dq_dataset_build_cache(dq_dataset *d, int progress, dq_errbuf *e);
 /* n images in the given order into out (n * image_bytes).  A cache block found
  * damaged makes the cache be rebuilt (with a warning) and the read retried. */

@@ -28,17 +28,11 @@ typedef struct {
     int binary;
 } array_source;
 
-/* Read runs of consecutive indices with one call each. */
 static int array_read(dq_source *src, const int64_t *idx, int64_t n, uint8_t *out,
                       dq_errbuf *e) {
     array_source *a = (array_source *)src;
     size_t bytes = a->rows->row_bytes;
-    for (int64_t i = 0; i < n;) {
-        int64_t run = 1;
-        while (i + run < n && idx[i + run] == idx[i] + run) run++;
-        if (a->rows->read(a->rows, idx[i], run, out + (size_t)i * bytes, e) < 0) return -1;
-        i += run;
-    }
+    if (dq_rows_read(a->rows, idx, n, out, e) < 0) return -1;
     if (a->binary) {
         for (size_t k = 0; k < (size_t)n * bytes; k++) {
             if (out[k] > 1) {

@@ -82,3 +82,49 @@ dsload shapes3d --fix-factor factorvae --votes 3 --group 4 --batch 5 2>/dev/null
 if grep -q fine "$T/py"; then ok "factorvae votes"; else notok "factorvae votes" "$(tail -n 3 "$T/py")"; fi
 "$PY" "$T/check.py" sample <"$T/a" >"$T/py" 2>&1
 if grep -q fine "$T/py"; then ok "sample stream"; else notok "sample stream" "$(tail -n 3 "$T/py")"; fi
+
+# A dSprites-shaped .npz (blank images; the real grid's labels) whose
+# deflated imgs member has one flipped byte: no image leaves dsload, whichever
+# way it is read, and the one error line names the file and the member.
+cat >"$T/mkds.py" <<'EOF2'
+import sys, struct, zipfile, numpy as np
+path, bad = sys.argv[1], sys.argv[2]
+N = 737280
+def npy(descr, shape):
+    d = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    n = (10 + len(d) + 1 + 63) // 64 * 64
+    return b"\x93NUMPY\x01\x00" + (n - 10).to_bytes(2, "little") + (d.ljust(n - 11) + "\n").encode()
+with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+    with z.open("imgs.npy", "w", force_zip64=True) as f:
+        f.write(npy("|u1", (N, 64, 64)))
+        for _ in range(N // 4096): f.write(bytes(4096 * 4096))
+    lc = np.indices((1, 3, 6, 40, 32, 32)).reshape(6, -1).T.astype("<i8")
+    with z.open("latents_classes.npy", "w") as f:
+        f.write(npy("<i8", (N, 6)) + lc.tobytes())
+    i = z.getinfo("imgs.npy")
+data = open(path, "rb").read()
+name_len, extra_len = struct.unpack("<HH", data[i.header_offset + 26:i.header_offset + 30])
+at = i.header_offset + 30 + name_len + extra_len + i.compress_size // 2
+open(bad, "wb").write(data[:at] + bytes([data[at] ^ 0x10]) + data[at + 1:])
+EOF2
+"$PY" "$T/mkds.py" "$T/ds.npz" "$T/dsbad.npz"
+for mode in "--sample 64" "--all --no-cache" "--build-cache"; do
+    dsload dsprites --source "$T/dsbad.npz" $mode >"$T/out" 2>"$T/err"
+    rc=$?
+    grep -v ': source ' "$T/err" >"$T/errline"
+    if [ "$rc" = 65 ] && [ ! -s "$T/out" ] && [ "$(wc -l <"$T/errline")" = 1 ] &&
+        grep -q 'dsbad\.npz:imgs\.npy: ' "$T/errline"
+    then ok "damaged member, $mode: exit 65, one line, empty stdout"
+    else notok "damaged member, $mode: exit 65, one line, empty stdout" \
+        "exit $rc, $(wc -c <"$T/out") bytes out: $(head -c 300 "$T/err")"; fi
+done
+if [ -z "$(ls "$T/cache/disq" 2>/dev/null)" ]; then ok "damaged member: no cache"
+else notok "damaged member: no cache" "$(ls "$T/cache/disq")"; fi
+dsload dsprites --source "$T/ds.npz" --sample 64 2>/dev/null | "$PY" -c '
+import sys, msgpack
+u = msgpack.Unpacker(sys.stdin.buffer, raw=False)
+next(u)
+x = b"".join(b["x"]["data"] for b in u)
+assert len(x) == 64 * 4096 and not any(x), "wrong pixels"
+print("fine")' >"$T/py" 2>&1
+if grep -q fine "$T/py"; then ok "intact member reads"; else notok "intact member reads" "$(tail -n 3 "$T/py")"; fi

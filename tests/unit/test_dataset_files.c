@@ -1,6 +1,7 @@
 /* Real-file readers on fixtures written here in each format: .npy, .npz
  * (deflate, stored, hand-made ZIP64), chunked+deflated HDF5, the Isaac3D
  * directory, SmallNORB and Cars3D; and the bad inputs each must refuse. */
+#include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,14 +311,79 @@ TEST(npz_bad_inputs) {
     free(m.bytes);
 }
 
-/* 3dshapes.h5: images chunked by 2 rows and deflated, labels (N,6) f8. */
-static int write_shapes_h5(const dq_dataset_spec *s, const char *path, int bad_label) {
+/* Flip one bit of the byte `at` bytes into path. */
+static int flip_byte(const char *path, long at) {
+    FILE *f = fopen(path, "r+b");
+    int c = f && fseek(f, at, SEEK_SET) == 0 ? fgetc(f) : EOF;
+    int rc = c != EOF && fseek(f, at, SEEK_SET) == 0 && fputc(c ^ 0x10, f) != EOF ? 0 : -1;
+    if (f && fclose(f) != 0) rc = -1;
+    return rc;
+}
+
+/* Where the data of the archive's first member start, and their length. */
+static long first_member_data(const char *path, long *len) {
+    uint8_t head[30];
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(head, 1, 30, f) : 0;
+    if (f) fclose(f);
+    int err;
+    zip_t *z = zip_open(path, ZIP_RDONLY, &err);
+    zip_stat_t st;
+    if (got != 30 || !z || zip_stat_index(z, 0, 0, &st) != 0) return -1;
+    zip_discard(z);
+    *len = (long)st.comp_size;
+    return 30 + (head[26] | head[27] << 8) + (head[28] | head[29] << 8);
+}
+
+/* A flipped byte anywhere in a member (here in the last image) fails the
+ * first read of any of its rows, a full pass and a cache build, with the
+ * file and member named; the intact archive reads exactly. */
+TEST(npz_damaged_member_never_read) {
+    dq_dataset_spec s = shrunk("dsprites", dsprites_sizes);
+    setenv("XDG_CACHE_HOME", dq_test_tmpdir(), 1);
+    member m[2] = {{"imgs.npy", 0, 0}, {"latents_classes.npy", 0, 0}};
+    m[0].bytes = fixture_images(&s, 1, &m[0].len);
+    m[1].bytes = dsprites_labels(&s, 0, &m[1].len);
+    int64_t n = dq_spec_count(&s), *all = malloc((size_t)n * sizeof *all);
+    for (int64_t i = 0; i < n; i++) all[i] = i;
+    uint8_t *out = malloc((size_t)n * 4096);
+    for (int deflate = 0; deflate < 2; deflate++) {
+        const char *path = tmp_path(deflate ? "damaged_deflate.npz" : "damaged_store.npz");
+        CHECK(write_npz(path, m, 2, deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE) == 0);
+        dq_errbuf e;
+        CHECK_MSG(check_images(&s, path, 1, 1, &e) == 0, "%s", e.msg);
+        long len, start = first_member_data(path, &len);
+        CHECK(start > 0 && flip_byte(path, start + (deflate ? len / 2 : len - 100)) == 0);
+        for (int pass = 0; pass < 3; pass++) {
+            dq_dataset d;
+            CHECK_MSG(dq_dataset_open(&d, &s, path, 0, &e) == 0, "%s", e.msg);
+            int rc = pass == 0 ? dq_dataset_read(&d, all, 1, out, &e)
+                   : pass == 1 ? dq_dataset_read(&d, all, n, out, &e)
+                               : dq_dataset_build_cache(&d, 0, &e);
+            CHECK_MSG(rc < 0, "deflate %d pass %d: damaged member read", deflate, pass);
+            CHECK_MSG(rc == 0 || strstr(e.msg, ".npz:imgs.npy: "), "%s", e.msg);
+            CHECK_MSG(pass < 2 || rc == 0 || errno == EINVAL, "errno %d", errno);
+            CHECK_MSG(pass < 2 || access(d.cache_path, F_OK) != 0, "%s left", d.cache_path);
+            dq_dataset_close(&d);
+        }
+    }
+    free(all);
+    free(out);
+    free(m[0].bytes);
+    free(m[1].bytes);
+}
+
+/* 3dshapes.h5: images chunked by 2 rows and deflated (or, with fletcher,
+ * only checksummed by HDF5's fletcher32 filter), labels (N,6) f8. */
+static int write_shapes_h5_filtered(const dq_dataset_spec *s, const char *path, int bad_label,
+                                    int fletcher) {
     int64_t n = dq_spec_count(s);
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     hsize_t dims[4] = {(hsize_t)n, 64, 64, 3}, chunk[4] = {2, 64, 64, 3};
     hid_t space = H5Screate_simple(4, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 4, chunk);
-    H5Pset_deflate(dcpl, 4);
+    if (fletcher) H5Pset_fletcher32(dcpl);
+    else H5Pset_deflate(dcpl, 4);
     hid_t ds = H5Dcreate2(f, "images", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     uint8_t *px = malloc((size_t)n * 12288);
     for (int64_t i = 0; i < n; i++)
@@ -339,6 +405,47 @@ static int write_shapes_h5(const dq_dataset_spec *s, const char *path, int bad_l
     free(lab);
     H5Dclose(ds), H5Sclose(space), H5Fclose(f);
     return rc < 0 ? -1 : 0;
+}
+
+static int write_shapes_h5(const dq_dataset_spec *s, const char *path, int bad_label) {
+    return write_shapes_h5_filtered(s, path, bad_label, 0);
+}
+
+/* File offset and size of the images' chunk number k. */
+static long h5_chunk(const char *path, int k, long *size) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), ds = H5Dopen2(f, "images", H5P_DEFAULT);
+    hid_t space = H5Dget_space(ds);
+    hsize_t off[4], sz = 0;
+    haddr_t addr = 0;
+    unsigned mask;
+    herr_t rc = H5Dget_chunk_info(ds, space, (hsize_t)k, off, &mask, &addr, &sz);
+    H5Sclose(space), H5Dclose(ds), H5Fclose(f);
+    *size = (long)sz;
+    return rc < 0 ? -1 : (long)addr;
+}
+
+/* One flipped byte in the last chunk of the images, deflated or checksummed
+ * by fletcher32, fails the read of its rows with the file and dataset named. */
+TEST(h5_damaged_chunk_refused) {
+    int sizes[6] = {2, 1, 1, 2, 1, 3};
+    dq_dataset_spec s = shrunk("shapes3d", sizes);
+    int64_t n = dq_spec_count(&s), last[2] = {n - 2, n - 1};
+    uint8_t *out = malloc(2 * 12288);
+    for (int fletcher = 0; fletcher < 2; fletcher++) {
+        const char *path = tmp_path(fletcher ? "fletcher.h5" : "gzip.h5");
+        CHECK(write_shapes_h5_filtered(&s, path, 0, fletcher) == 0);
+        dq_errbuf e;
+        CHECK_MSG(check_images(&s, path, 0, 1, &e) == 0, "%s", e.msg);
+        long size, at = h5_chunk(path, (int)(n / 2 - 1), &size);
+        CHECK(at > 0 && flip_byte(path, at + size / 2) == 0);
+        dq_dataset d;
+        CHECK_MSG(dq_dataset_open(&d, &s, path, 0, &e) == 0, "%s", e.msg);
+        CHECK_MSG(dq_dataset_read(&d, last, 2, out, &e) < 0, "fletcher %d: damaged chunk read",
+                  fletcher);
+        CHECK_MSG(strstr(e.msg, ".h5:images: "), "%s", e.msg);
+        dq_dataset_close(&d);
+    }
+    free(out);
 }
 
 TEST(shapes3d_h5_chunked_deflate) {
@@ -584,6 +691,12 @@ TEST(cars3d_mat_v5) {
     }
     free(out);
     dq_dataset_close(&d);
+    /* A flipped byte in a compressed car fails its zlib stream's adler32. */
+    snprintf(path, sizeof path, "%s/car_001_mesh.mat", dir);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && flip_byte(path, 136 + (st.st_size - 136) / 2) == 0);
+    CHECK(dq_mat_read_u8(path, "im", &m, &e) < 0);
+    CHECK_MSG(strstr(e.msg, "car_001_mesh.mat: damaged"), "%s", e.msg);
     /* A truncated compressed car is refused when read. */
     snprintf(path, sizeof path, "%s/car_001_mesh.mat", dir);
     CHECK(truncate(path, 150) == 0);
