@@ -35,7 +35,7 @@ static void *grow_rows(void *p, int64_t *cap, int64_t need, size_t row_bytes) {
 static const dq_tensor *require(const dq_batch *b, const char *name, int64_t batch_no, dq_errbuf *e) {
     dq_field *f = dq_map_find(b, name);
     if (!f)
-        dq_err_set(e, "batch %lld has no field '%s'", (long long)batch_no, name);
+        dq_err_set(e, "batch %lld: no field '%s'", (long long)batch_no, name);
     else if (!f->is_tensor)
         dq_err_set(e, "batch %lld: field '%s' is not a tensor", (long long)batch_no, name);
     else if (f->t.ndim < 1)
