@@ -58,7 +58,7 @@ void dq_stage_header_or_die(dq_stage *s, int check_images) {
     const dq_model_config *c = &s->t.model.cfg;
     dq_read_header_or_die(s->r, &s->h);
     dq_errbuf e;
-    if (check_images && dq_check_stream_images(c, &s->h, s->ckpt, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
+    if (check_images && dq_check_stream_images(c, &s->h, s->ckpt, &e)) dq_die(DQ_EXIT_DATA, "stdin: %s", e.msg);
     dq_header_set_str(&s->h, "model", dq_model_kind_name(c->kind));
     dq_header_set_int(&s->h, "latents", c->d);
     dq_header_set_int(&s->h, "codebook", c->K);

@@ -90,6 +90,8 @@ assert (abs(zq) <= 1).all() and (xhat > 0).all() and (xhat < 1).all()
 "
     check "$kind: gapst" sh -c "metric gapst -m $T/$kind.st --tsv <$T/s16 | grep -q '^gapst	gapst	[0-9]'"
 done
+check_err "enc: a header of other images is the stream's fault" 65 "^enc: stdin: stream images are 16x16x3" \
+    enc -m "$T/dvae.st" <"$T/s16"
 check_err "Friede network needs multiples of 16" 2 "multiples of 16" \
     sh -c "train -o $T/f8.st --model dvae-friede $tiny <$T/s"
 check "dvae-friede preset: d = 10, K = 64, batch 64, tau 1" sh -c \
