@@ -95,6 +95,8 @@ craft "$H" "{'s': $S, 'code': $C.astype(np.int32)}" "{'s': $S[:0], 'code': np.ze
     "{'s': $S, 'code': np.where(np.arange(900).reshape(300, 3) == 7, np.nan, $C).astype(np.float32)}" >"$T/c.dqs"
 check_err "NaN latent after an empty batch" 65 "^metric: stdin: batch 3: code\[2\]\[1\] is NaN" \
     metric mig --train 600 <"$T/c.dqs"
+craft "$H" "{'s': $S[:0], 'z': np.zeros((0, 3), np.float32)}" "{'s': $S, 'z': $C.astype(np.float32)}" >"$T/c.dqs"
+check "an empty first batch" sh -c "metric mig --tsv <$T/c.dqs 2>/dev/null | grep -q '^mig	mig	0'"
 craft "{'disq': 1}" "{'s': np.zeros((300, 0), np.int32), 'z': np.random.default_rng(2).normal(size=(300, 12)).astype(np.float32)}" >"$T/c.dqs"
 check_err "s without factors is refused" 65 "^metric: stdin: field 's' has no columns and the header lists no factors" \
     metric dci mig <"$T/c.dqs"
