@@ -114,3 +114,6 @@ check "--continuous takes them" sh -c "metric infomec --continuous --train 6000 
 craft "{'disq': 1, 'factors': [{'name': 'a', 'size': 8}]}" \
     "{'s': np.zeros((0, 1), np.int32), 'z': np.zeros((0, 2), np.float32)}" >"$T/c.dqs"
 check_err "a stream of one empty batch" 65 "stdin: the stream has no rows" metric mig <"$T/c.dqs"
+craft "$H" "{'s': $S, 'z': np.random.default_rng(3).normal(size=(300, 1)).astype(np.float32)}" >"$T/c.dqs"
+check_err "mig of one latent says what it needs" 0 "mig mig is undefined \(needs at least two latents and a factor that varies\)" \
+    metric mig <"$T/c.dqs"
