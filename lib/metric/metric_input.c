@@ -90,8 +90,9 @@ static int take_factors(dq_metric_input *o, const dq_tensor *t, int64_t keep, in
     return 0;
 }
 
-/* Codes must index the codebook: never negative, and below the header's
- * `codebook` when it has one.  0, or -1 with e. */
+/* The integer field `code` (quant's; the header's `codebook` counts its
+ * values) must index the codebook: never negative, and below `codebook` when the
+ * header has it.  0, or -1 with e. */
 static int check_codes(const dq_metric_input *o, const dq_tensor *t, const char *name, int64_t batch_no,
                        dq_errbuf *e) {
     int64_t k = 0;
@@ -129,7 +130,7 @@ static int take_latent(dq_metric_input *o, const dq_tensor *t, const char *name,
         dq_err_set(e, "batch %lld: field '%s' has no columns", (long long)batch_no, name);
         return -1;
     }
-    if (discrete && check_codes(o, t, name, batch_no, e)) return -1;
+    if (discrete && !strcmp(name, "code") && check_codes(o, t, name, batch_no, e)) return -1;
     const int64_t n = dq_tensor_numel(t);
     float *all = dq_malloc((size_t)n * sizeof *all + 1);
     dq_tensor_to_f32(t, all);

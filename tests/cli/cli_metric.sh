@@ -117,3 +117,5 @@ check_err "a stream of one empty batch" 65 "stdin: the stream has no rows" metri
 craft "$H" "{'s': $S, 'z': np.random.default_rng(3).normal(size=(300, 1)).astype(np.float32)}" >"$T/c.dqs"
 check_err "mig of one latent says what it needs" 0 "mig mig is undefined \(needs at least two latents and a factor that varies\)" \
     metric mig <"$T/c.dqs"
+craft "$H" "{'s': $S, 'w': (-np.arange(900).reshape(300, 3)).astype(np.int32)}" >"$T/c.dqs"
+check "another integer field is not held to the codebook" sh -c "metric mig --field w <$T/c.dqs >/dev/null 2>&1"
