@@ -119,8 +119,9 @@ int main(int argc, char **argv) {
     dq_metric_input in;
     dq_report *report = dq_report_new();
     dq_errbuf e;
-    if (dq_metric_read(stdin, "stdin", &req, &in, &e) || dq_metric_run(o.want, &in, &o.metric, report, &e))
-        dq_die(DQ_EXIT_DATA, "%s", e.msg);
+    if (dq_metric_read(stdin, "stdin", &req, &in, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
+    /* what the metrics refuse is the stream's content too */
+    if (dq_metric_run(o.want, &in, &o.metric, report, &e)) dq_die(DQ_EXIT_DATA, "stdin: %s", e.msg);
     if (o.png) write_png(o.png, report);
     dq_report_write(report, o.format, stdout);
     dq_fflush_or_die(stdout, "stdout");

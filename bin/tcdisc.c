@@ -78,6 +78,7 @@ static void parse(int argc, char **argv, options *o) {
     }
     if (optind < argc) dq_die(DQ_EXIT_USAGE, "unexpected argument '%s' (latents come on stdin)", argv[optind]);
     if (o->tc.hidden > 100000 || o->tc.batch > 1000000) dq_die(DQ_EXIT_USAGE, "--hidden or --batch too large");
+    if (o->codebook > DQ_TC_MAX_CODEBOOK) dq_die(DQ_EXIT_USAGE, "--codebook: at most %d", DQ_TC_MAX_CODEBOOK);
 }
 
 int main(int argc, char **argv) {

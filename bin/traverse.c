@@ -151,7 +151,7 @@ int main(int argc, char **argv) {
     dq_reader *r = dq_reader_new(stdin, "stdin");
     dq_header h;
     dq_read_header_or_die(r, &h);
-    if (dq_check_stream_images(&mdl->cfg, &h, o.ckpt, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
+    if (dq_check_stream_images(&mdl->cfg, &h, o.ckpt, &e)) dq_die(DQ_EXIT_DATA, "stdin: %s", e.msg);
     dq_painter p;
     dq_painter_init(&p, mdl);
     dq_trav_input in;

@@ -177,14 +177,34 @@ int dq_infomec(const float *z, const int32_t *s, int64_t n, int d, int f, int di
     return 0;
 }
 
+/* Discrete latents must be integers that fit an i32 code, with at most
+ * DQ_INFOMEC_MAX_CODES distinct values each: the one-hot design of InfoE
+ * grows with their count (a million took minutes and half a gigabyte).
+ * 0, or -1 with e. */
+static int check_codes(const dq_metric_input *in, dq_errbuf *e) {
+    for (int64_t i = 0; i < in->train * in->d; i++)
+        if (in->latent[i] != floorf(in->latent[i]) || fabsf(in->latent[i]) >= 0x1p31f) {
+            dq_err_set(e, "--discrete: %s holds non-integer values", in->field);
+            return -1;
+        }
+    int32_t *col = dq_malloc((size_t)in->train * sizeof *col), *codes = dq_malloc((size_t)in->train * sizeof *codes);
+    int j = 0, k = 0;
+    for (; j < in->d; j++) {
+        for (int64_t i = 0; i < in->train; i++) col[i] = (int32_t)in->latent[i * in->d + j];
+        if ((k = dq_labels_encode(col, in->train, 1, codes, NULL)) > DQ_INFOMEC_MAX_CODES) break;
+    }
+    free(col);
+    free(codes);
+    if (j == in->d) return 0;
+    dq_err_set(e, "infomec: latent %s takes %d distinct values in the training rows; the discrete estimator "
+                  "takes at most %d (--continuous treats them as reals)", in->latent_names[j], k,
+               DQ_INFOMEC_MAX_CODES);
+    return -1;
+}
+
 int dq_infomec_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e) {
     int discrete = opt->discrete >= 0 ? opt->discrete : in->discrete;
-    if (discrete)
-        for (int64_t i = 0; i < in->train * in->d; i++)
-            if (in->latent[i] != floorf(in->latent[i])) {
-                dq_err_set(e, "--discrete: %s holds non-integer values", in->field);
-                return -1;
-            }
+    if (discrete && check_codes(in, e)) return -1;
     dq_infomec_scores sc;
     int bad;
     double t0 = dq_now();

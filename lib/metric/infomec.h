@@ -33,9 +33,13 @@ typedef struct {
 int dq_infomec(const float *z, const int32_t *s, int64_t n, int d, int f, int discrete, int knn,
                double *nmi, unsigned char *active, dq_infomec_scores *out, int *bad_factor);
 
+/* Distinct values a discrete latent may take (see dq_infomec_metric). */
+#define DQ_INFOMEC_MAX_CODES 4096
+
 /* The registry's run (registry.h), on the training rows: the latents are
  * codes or reals as opt->discrete says (-1: as their dtype); codes must be
- * integers. */
+ * integers, each latent with at most DQ_INFOMEC_MAX_CODES distinct values
+ * (-1 with the reason in e otherwise). */
 int dq_infomec_metric(const dq_metric_input *in, const dq_metric_options *opt, dq_report *out, dq_errbuf *e);
 
 #endif

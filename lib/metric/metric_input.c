@@ -8,6 +8,20 @@
 #include "core/util.h"
 #include "metric/labels.h"
 
+/* s as a C string literal's body would spell it: printable ASCII as is,
+ * quotes and backslashes escaped, other bytes as \xNN; cut to fit out.
+ * For names that come from the stream (the header's factor names). */
+static const char *escaped(const char *s, char *out, size_t size) {
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c && n + 5 < size; c++) {
+        if (*c == '\'' || *c == '"' || *c == '\\') n += (size_t)snprintf(out + n, size - n, "\\%c", *c);
+        else if (*c < 0x20 || *c > 0x7e) n += (size_t)snprintf(out + n, size - n, "\\x%02x", *c);
+        else out[n++] = (char)*c;
+    }
+    out[n] = 0;
+    return out;
+}
+
 /* Grow a row-major [rows, width] buffer to hold `need` rows. */
 static void *grow_rows(void *p, int64_t *cap, int64_t need, size_t row_bytes) {
     if (need <= *cap) return p;
@@ -21,7 +35,7 @@ static void *grow_rows(void *p, int64_t *cap, int64_t need, size_t row_bytes) {
 static const dq_tensor *require(const dq_batch *b, const char *name, int64_t batch_no, dq_errbuf *e) {
     dq_field *f = dq_map_find(b, name);
     if (!f)
-        dq_err_set(e, "batch %lld has no field '%s'", (long long)batch_no, name);
+        dq_err_set(e, "batch %lld: no field '%s'", (long long)batch_no, name);
     else if (!f->is_tensor)
         dq_err_set(e, "batch %lld: field '%s' is not a tensor", (long long)batch_no, name);
     else if (f->t.ndim < 1)
@@ -51,7 +65,8 @@ static int take_factors(dq_metric_input *o, const dq_tensor *t, int64_t keep, in
         return -1;
     }
     if (o->header.nfactors && f != o->header.nfactors) {
-        dq_err_set(e, "field 's' has %d columns but the header lists %d factors", f, o->header.nfactors);
+        dq_err_set(e, "batch %lld: field 's' has %d columns but the header lists %d factors", (long long)batch_no, f,
+                   o->header.nfactors);
         return -1;
     }
     if (keep == 0) return 0;
@@ -61,8 +76,10 @@ static int take_factors(dq_metric_input *o, const dq_tensor *t, int64_t keep, in
         int j = (int)(i % f);
         int size = o->header.nfactors ? o->header.factors[j].size : 0;
         if (all[i] < 0 || (size > 0 && all[i] >= size)) {
+            char name[160];
             dq_err_set(e, "batch %lld: s[%lld][%d] = %d is outside factor '%s' (size %d)", (long long)batch_no,
-                       (long long)(i / f), j, all[i], o->header.nfactors ? o->header.factors[j].name : "?", size);
+                       (long long)(i / f), j, all[i],
+                       o->header.nfactors ? escaped(o->header.factors[j].name, name, sizeof name) : "?", size);
             free(all);
             return -1;
         }
@@ -70,6 +87,29 @@ static int take_factors(dq_metric_input *o, const dq_tensor *t, int64_t keep, in
     o->s = grow_rows(o->s, cap, o->rows + keep, (size_t)f * sizeof *o->s);
     memcpy(o->s + o->rows * f, all, (size_t)(keep * f) * sizeof *all);
     free(all);
+    return 0;
+}
+
+/* The integer field `code` (quant's; the header's `codebook` counts its
+ * values) must index the codebook: never negative, and below `codebook` when the
+ * header has it.  0, or -1 with e. */
+static int check_codes(const dq_metric_input *o, const dq_tensor *t, const char *name, int64_t batch_no,
+                       dq_errbuf *e) {
+    int64_t k = 0;
+    if (dq_header_get_int(&o->header, "codebook", &k) != 0 || k < 1) k = 0;
+    const int64_t n = dq_tensor_numel(t), d = o->d;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t v = t->dtype == DQ_I32 ? ((const int32_t *)t->data)[i] : ((const uint8_t *)t->data)[i];
+        if (v < 0 || (k && v >= k)) {
+            if (v < 0)
+                dq_err_set(e, "batch %lld: %s[%lld][%d] = %lld is negative; codes index a codebook",
+                           (long long)batch_no, name, (long long)(i / d), (int)(i % d), (long long)v);
+            else
+                dq_err_set(e, "batch %lld: %s[%lld][%d] = %lld is outside the codebook of %lld (header key codebook)",
+                           (long long)batch_no, name, (long long)(i / d), (int)(i % d), (long long)v, (long long)k);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -87,20 +127,24 @@ static int take_latent(dq_metric_input *o, const dq_tensor *t, const char *name,
         return -1;
     }
     if (d == 0) {
-        dq_err_set(e, "field '%s' has no columns", name);
+        dq_err_set(e, "batch %lld: field '%s' has no columns", (long long)batch_no, name);
         return -1;
     }
-    float *all = dq_malloc((size_t)dq_tensor_numel(t) * sizeof *all + 1);
+    if (discrete && !strcmp(name, "code") && check_codes(o, t, name, batch_no, e)) return -1;
+    const int64_t n = dq_tensor_numel(t);
+    float *all = dq_malloc((size_t)n * sizeof *all + 1);
     dq_tensor_to_f32(t, all);
-    for (int64_t i = 0; i < keep * d; i++)
+    for (int64_t i = 0; i < n; i++)
         if (!isfinite(all[i])) {
             dq_err_set(e, "batch %lld: %s[%lld][%d] is %s; metrics need finite latents", (long long)batch_no,
                        name, (long long)(i / d), (int)(i % d), isnan(all[i]) ? "NaN" : "infinite");
             free(all);
             return -1;
         }
-    o->latent = grow_rows(o->latent, cap, o->rows + keep, (size_t)d * sizeof *o->latent);
-    memcpy(o->latent + o->rows * d, all, (size_t)(keep * d) * sizeof *all);
+    if (keep > 0) {
+        o->latent = grow_rows(o->latent, cap, o->rows + keep, (size_t)d * sizeof *o->latent);
+        memcpy(o->latent + o->rows * d, all, (size_t)(keep * d) * sizeof *all);
+    }
     free(all);
     return 0;
 }
@@ -113,8 +157,10 @@ static int take_column(int32_t **dst, const dq_tensor *t, const char *name, int6
     }
     int32_t *all = dq_malloc((size_t)t->shape[0] * sizeof *all + 1);
     dq_tensor_to_i32(t, all);
-    *dst = grow_rows(*dst, cap, at + keep, sizeof **dst);
-    memcpy(*dst + at, all, (size_t)keep * sizeof *all);
+    if (keep > 0) {
+        *dst = grow_rows(*dst, cap, at + keep, sizeof **dst);
+        memcpy(*dst + at, all, (size_t)keep * sizeof *all);
+    }
     free(all);
     return 0;
 }
@@ -215,6 +261,12 @@ static void name_columns(dq_metric_input *o, int with_latent) {
     }
 }
 
+/* "SOURCE: " before e's message. */
+static void prefix_source(dq_errbuf *e, const char *source) {
+    dq_errbuf m = *e;
+    dq_err_set(e, "%s: %s", source, m.msg);
+}
+
 static int read_batches(dq_reader *r, const dq_metric_request *req, dq_metric_input *o, dq_errbuf *e) {
     if (dq_read_header(r, &o->header)) {
         dq_err_set(e, "%s", dq_reader_error(r));
@@ -239,6 +291,7 @@ static int read_batches(dq_reader *r, const dq_metric_request *req, dq_metric_in
             snprintf(o->field, sizeof o->field, "%s", name);
         }
         if (take_batch(o, req, &b, name, batch_no, &cap, &rows, e)) {
+            prefix_source(e, dq_reader_source(r));
             status = -1;
             break;
         }
@@ -316,12 +369,18 @@ int dq_metric_split(const dq_metric_options *opt, int64_t have, int need_test, c
 }
 
 int dq_metric_check_factors(const dq_metric_input *in, dq_errbuf *e) {
+    if (in->f == 0) {
+        dq_err_set(e, "field 's' has no columns and the header lists no factors; supervised metrics need "
+                      "factor labels");
+        return -1;
+    }
     int32_t *codes = dq_malloc((size_t)in->train * sizeof *codes);
     int j = 0;
     while (j < in->f && dq_labels_encode(in->s + j, in->train, in->f, codes, NULL) >= 2) j++;
     free(codes);
     if (j == in->f) return 0;
+    char name[160];
     dq_err_set(e, "factor '%s' takes a single value in the %lld training rows; supervised metrics need at least two",
-               in->factor_names[j], (long long)in->train);
+               escaped(in->factor_names[j], name, sizeof name), (long long)in->train);
     return -1;
 }

@@ -2,6 +2,7 @@
 #include "model/stage.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,29 +58,44 @@ void dq_stage_header_or_die(dq_stage *s, int check_images) {
     const dq_model_config *c = &s->t.model.cfg;
     dq_read_header_or_die(s->r, &s->h);
     dq_errbuf e;
-    if (check_images && dq_check_stream_images(c, &s->h, s->ckpt, &e)) dq_die(DQ_EXIT_DATA, "%s", e.msg);
+    if (check_images && dq_check_stream_images(c, &s->h, s->ckpt, &e)) dq_die(DQ_EXIT_DATA, "stdin: %s", e.msg);
     dq_header_set_str(&s->h, "model", dq_model_kind_name(c->kind));
     dq_header_set_int(&s->h, "latents", c->d);
     dq_header_set_int(&s->h, "codebook", c->K);
     dq_write_header_or_die(s->w, &s->h);
 }
 
-int dq_stage_next_or_die(dq_stage *s) { return dq_read_batch_or_die(s->r, &s->b); }
+int dq_stage_next_or_die(dq_stage *s) {
+    int more = dq_read_batch_or_die(s->r, &s->b);
+    s->batch += more;
+    return more;
+}
+
+/* Exit 65 unless every value of the f32 tensor t is finite. */
+static void check_finite_or_die(const dq_stage *s, const char *name, const dq_tensor *t) {
+    const float *v = t->data;
+    const int64_t n = dq_tensor_numel(t), width = t->shape[0] ? n / t->shape[0] : 1;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            dq_die(DQ_EXIT_DATA, "stdin: batch %lld: field '%s' row %lld holds %s; %s takes finite values", s->batch,
+                   name, (long long)(i / width), isnan(v[i]) ? "NaN" : "an infinity", s->ckpt);
+}
 
 dq_tensor *dq_stage_field_or_die(dq_stage *s, const char *name, dq_dtype dtype, int ninner,
                                  const int64_t *inner) {
     dq_tensor *t = dq_batch_get(&s->b, name);
-    if (!t) dq_die(DQ_EXIT_DATA, "stdin: batch lacks field '%s'", name);
+    if (!t) dq_die(DQ_EXIT_DATA, "stdin: batch %lld: lacks field '%s'", s->batch, name);
     int ok = t->dtype == dtype && t->ndim == ninner + 1;
     for (int i = 0; ok && i < ninner; i++) ok = t->shape[i + 1] == inner[i];
     if (!ok) {
         char want[128] = "";
         for (int i = 0; i < ninner; i++)
             snprintf(want + strlen(want), sizeof want - strlen(want), ",%lld", (long long)inner[i]);
-        dq_die(DQ_EXIT_DATA, "stdin: field '%s' is %s with %d dims; %s takes %s [B%s]", name,
+        dq_die(DQ_EXIT_DATA, "stdin: batch %lld: field '%s' is %s with %d dims; %s takes %s [B%s]", s->batch, name,
                dq_dtype_name(t->dtype), t->ndim, s->ckpt, dq_dtype_name(dtype), want);
     }
-    if (t->shape[0] > (1 << 30)) dq_die(DQ_EXIT_DATA, "stdin: field '%s' has too many rows", name);
+    if (t->shape[0] > (1 << 30)) dq_die(DQ_EXIT_DATA, "stdin: batch %lld: field '%s' has too many rows", s->batch, name);
+    if (dtype == DQ_F32) check_finite_or_die(s, name, t);
     return t;
 }
 

@@ -17,6 +17,7 @@ typedef struct {
     dq_writer *w;
     dq_header h;
     dq_batch b;
+    long long batch;   /* number of the batch last read, from 1 */
 } dq_stage;
 
 /* Options a stage accepts beyond -m and --help. */
@@ -41,7 +42,9 @@ void dq_stage_header_or_die(dq_stage *s, int check_images);
 /* Next batch (0 at end of stream). */
 int dq_stage_next_or_die(dq_stage *s);
 /* The batch's field `name`, which must have this dtype and shape [B, inner...]
- * (exit 65 naming the field otherwise). */
+ * and, as f32, only finite values: the stages compute with it (exit 65 with
+ * "stdin: batch N: ..." naming the field, and the row of a NaN or Inf,
+ * otherwise). */
 dq_tensor *dq_stage_field_or_die(dq_stage *s, const char *name, dq_dtype dtype, int ninner,
                                  const int64_t *inner);
 void dq_stage_close(dq_stage *s);

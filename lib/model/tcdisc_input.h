@@ -15,10 +15,15 @@ typedef struct {
     const char *field; /* "code" or "z" */
 } dq_tc_latents;
 
+/* The most code values a one-hot slice takes. */
+#define DQ_TC_MAX_CODEBOOK 1000000
+
 /* Read the rest of r, whose header h has been read.  field is "code", "z" or
  * NULL for code when the first batch has it, else z; codebook is the number
- * of code values, or 0 for the header's key codebook, else the largest code
- * + 1.  0, or -1 with the reason in e (for exit status 65). */
+ * of code values (2..DQ_TC_MAX_CODEBOOK), or 0 for the header's key codebook
+ * (when in that range), else the largest code + 1.  Codes must lie in
+ * [0, codebook), values of z be finite.  0, or -1 with the reason in e (for
+ * exit status 65): "SOURCE: batch N: ..." for what a batch holds. */
 int dq_tc_read_latents(dq_reader *r, const dq_header *h, const char *field, long long codebook,
                        dq_tc_latents *out, dq_errbuf *e);
 void dq_tc_latents_free(dq_tc_latents *l);

@@ -247,12 +247,12 @@ void dq_latent_factors(const int32_t *code, int64_t n, int d, int K, const int32
 
 enum { ENCODE_CHUNK = 32 }; /* images per encoder call: bounds the activations kept */
 
-/* The batch's field `name` as dtype [rows, inner...], or NULL with the reason. */
-static const dq_tensor *batch_field(const dq_batch *b, const char *name, dq_dtype dtype,
+/* Batch `batch`'s field `name` as dtype [rows, inner...], or NULL with the reason. */
+static const dq_tensor *batch_field(const dq_batch *b, long long batch, const char *name, dq_dtype dtype,
                                     int ninner, const int64_t *inner, dq_errbuf *e) {
     const dq_tensor *t = dq_batch_get(b, name);
     if (!t) {
-        dq_err_set(e, "stdin: batch lacks field '%s'", name);
+        dq_err_set(e, "stdin: batch %lld: lacks field '%s'", batch, name);
         return NULL;
     }
     int ok = t->dtype == dtype && t->ndim == ninner + 1;
@@ -261,7 +261,7 @@ static const dq_tensor *batch_field(const dq_batch *b, const char *name, dq_dtyp
         char want[96] = "";
         for (int i = 0; i < ninner; i++)
             snprintf(want + strlen(want), sizeof want - strlen(want), ",%lld", (long long)inner[i]);
-        dq_err_set(e, "stdin: field '%s' is %s with %d dims, expected %s [B%s]", name,
+        dq_err_set(e, "stdin: batch %lld: field '%s' is %s with %d dims, expected %s [B%s]", batch, name,
                  dq_dtype_name(t->dtype), t->ndim, dq_dtype_name(dtype), want);
         return NULL;
     }
@@ -282,6 +282,7 @@ int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int6
     dq_batch b;
     dq_batch_init(&b);
     int rc = 0, first = 1;
+    long long batch = 0;
     double last_note = dq_now();
     while (in->n < want) {
         const int got = dq_read_batch(r, &b);
@@ -290,7 +291,8 @@ int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int6
             rc = -1;
         }
         if (got <= 0) break;
-        const dq_tensor *x = batch_field(&b, "x", DQ_U8, 3, xshape, e);
+        batch++;
+        const dq_tensor *x = batch_field(&b, batch, "x", DQ_U8, 3, xshape, e);
         if (!x) {
             rc = -1;
             break;
@@ -298,9 +300,9 @@ int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int6
         const int64_t rows = x->shape[0], take = rows < want - in->n ? rows : want - in->n;
         const dq_tensor *s = NULL;
         if (h->nfactors > 0 && (first || in->F) && dq_batch_get(&b, "s")) {
-            s = batch_field(&b, "s", DQ_I32, 1, sshape, e);
+            s = batch_field(&b, batch, "s", DQ_I32, 1, sshape, e);
             if (!s || s->shape[0] != rows) {
-                if (s) dq_err_set(e, "stdin: field 's' has %lld rows but 'x' has %lld",
+                if (s) dq_err_set(e, "stdin: batch %lld: field 's' has %lld rows but 'x' has %lld", batch,
                                 (long long)s->shape[0], (long long)rows);
                 rc = -1;
                 break;
@@ -308,7 +310,7 @@ int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int6
         }
         if (first) in->F = s ? h->nfactors : 0;
         else if (in->F && !s) {
-            dq_err_set(e, "stdin: a batch after the first lacks factor labels 's'");
+            dq_err_set(e, "stdin: batch %lld: lacks the factor labels 's' of the first batch", batch);
             rc = -1;
             break;
         }
@@ -318,7 +320,7 @@ int dq_trav_read(dq_painter *p, dq_reader *r, const dq_header *h, int nsrc, int6
             in->code = dq_realloc(in->code, (size_t)cap * c->d * sizeof *in->code);
             if (in->F) in->s = dq_realloc(in->s, (size_t)cap * in->F * sizeof *in->s);
         }
-        if (in->F)
+        if (in->F && take > 0)
             memcpy(in->s + in->n * in->F, s->data, (size_t)take * in->F * sizeof *in->s);
         const uint8_t *xv = x->data;
         for (int64_t i = 0; i < take; i += ENCODE_CHUNK) {

@@ -73,3 +73,49 @@ check "png written" sh -c "od -An -c -N4 '$T/h.png' | grep -q 'P   N   G'"
 check_err "png into a missing directory" 74 "no/such/dir/h.png" \
     metric dci --train 600 --test 300 --png "$T/no/such/dir/h.png" <"$FX/continuous.dqs"
 check "no partial png left behind" sh -c "! ls '$T'/no 2>/dev/null"
+
+# Crafted streams (tests/cli/craft.py): values no tool writes.
+PY=${PYTHON:-/usr/bin/python3}
+if ! "$PY" -c 'import numpy, msgpack' 2>/dev/null; then
+    skip "crafted streams" "$PY lacks numpy or msgpack"
+    exit 0
+fi
+craft() { "$PY" "$(dirname "$0")/craft.py" "$@"; }
+H="{'disq': 1, 'factors': [{'name': 'a', 'size': 4}, {'name': 'b\\n', 'size': 4}], 'codebook': 64}"
+S="np.random.default_rng(1).integers(0, 4, (300, 2)).astype(np.int32)"
+C="np.random.default_rng(2).integers(0, 64, (300, 3))"
+for bad in -1 -2147483648 64 1000000; do
+    craft "$H" "{'s': $S, 'code': np.where(np.arange(900).reshape(300, 3) == 5, $bad, $C).astype(np.int32)}" >"$T/c.dqs"
+    check_err "code $bad against a codebook of 64 is refused" 65 \
+        "^metric: stdin: batch 1: code\[1\]\[2\] = $bad is (negative|outside the codebook of 64)" metric dci mig <"$T/c.dqs"
+done
+craft "{'disq': 1}" "{'s': np.zeros((300, 2), np.int32), 'code': np.full((300, 3), -1, np.int32)}" >"$T/c.dqs"
+check_err "negative codes are refused without a codebook" 65 "batch 1: code\[0\]\[0\] = -1 is negative" metric mig <"$T/c.dqs"
+craft "$H" "{'s': $S, 'code': $C.astype(np.int32)}" "{'s': $S[:0], 'code': np.zeros((0, 3), np.int32)}" \
+    "{'s': $S, 'code': np.where(np.arange(900).reshape(300, 3) == 7, np.nan, $C).astype(np.float32)}" >"$T/c.dqs"
+check_err "NaN latent after an empty batch" 65 "^metric: stdin: batch 3: code\[2\]\[1\] is NaN" \
+    metric mig --train 600 <"$T/c.dqs"
+craft "$H" "{'s': $S[:0], 'z': np.zeros((0, 3), np.float32)}" "{'s': $S, 'z': $C.astype(np.float32)}" >"$T/c.dqs"
+check "an empty first batch" sh -c "metric mig --tsv <$T/c.dqs 2>/dev/null | grep -q '^mig	mig	0'"
+craft "{'disq': 1}" "{'s': np.zeros((300, 0), np.int32), 'z': np.random.default_rng(2).normal(size=(300, 12)).astype(np.float32)}" >"$T/c.dqs"
+check_err "s without factors is refused" 65 "^metric: stdin: field 's' has no columns and the header lists no factors" \
+    metric dci mig <"$T/c.dqs"
+craft "$H" "{'s': np.zeros((300, 2), np.int32), 'code': $C.astype(np.int32)}" >"$T/c.dqs"
+check_err "a constant factor is named with its name escaped" 65 "^metric: stdin: factor 'a' takes a single value" \
+    metric mig <"$T/c.dqs"
+craft "$H" "{'s': $S, 'code': $C.astype(np.int32)}" "{'s': np.full((3, 2), [0, 9], np.int32), 'code': np.zeros((3, 3), np.int32)}" >"$T/c.dqs"
+check_err "the s of a later batch: batch number, escaped factor name" 65 \
+    "^metric: stdin: batch 2: s\[0\]\[1\] = 9 is outside factor 'b\\\\x0a'" metric mig <"$T/c.dqs"
+craft "{'disq': 1, 'factors': [{'name': 'a', 'size': 8}]}" \
+    "{'s': (np.arange(6000) % 8).reshape(6000, 1).astype(np.int32), 'code': np.arange(6000).reshape(6000, 1).astype(np.int32)}" >"$T/c.dqs"
+check_err "a latent of more distinct codes than infomec's discrete estimator takes" 65 \
+    "latent code0 takes 6000 distinct values .* at most 4096 \(--continuous" metric infomec --train 6000 <"$T/c.dqs"
+check "--continuous takes them" sh -c "metric infomec --continuous --train 6000 <$T/c.dqs >/dev/null 2>&1"
+craft "{'disq': 1, 'factors': [{'name': 'a', 'size': 8}]}" \
+    "{'s': np.zeros((0, 1), np.int32), 'z': np.zeros((0, 2), np.float32)}" >"$T/c.dqs"
+check_err "a stream of one empty batch" 65 "stdin: the stream has no rows" metric mig <"$T/c.dqs"
+craft "$H" "{'s': $S, 'z': np.random.default_rng(3).normal(size=(300, 1)).astype(np.float32)}" >"$T/c.dqs"
+check_err "mig of one latent says what it needs" 0 "mig mig is undefined \(needs at least two latents and a factor that varies\)" \
+    metric mig <"$T/c.dqs"
+craft "$H" "{'s': $S, 'w': (-np.arange(900).reshape(300, 3)).astype(np.int32)}" >"$T/c.dqs"
+check "another integer field is not held to the codebook" sh -c "metric mig --field w <$T/c.dqs >/dev/null 2>&1"

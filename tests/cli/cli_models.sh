@@ -47,6 +47,25 @@ check "betavae: --sample differs from the mean" sh -c \
 check "betavae: --sample is deterministic" sh -c \
     "enc -m $T/betavae.st --sample <$T/s | cmp - $T/draw"
 
+# Fields the stages compute with must be finite; errors name the batch (craft.py).
+craft() { "$PY" "$here/craft.py" "$@"; }
+Z="np.zeros((4, 30), np.float32)"
+craft "{'disq': 1}" "{'z': $Z}" "{'z': np.where(np.arange(120).reshape(4, 30) == 65, np.nan, $Z).astype(np.float32)}" >"$T/nan"
+check_err "quant refuses a NaN in z" 65 "^quant: stdin: batch 2: field 'z' row 2 holds NaN" quant -m "$T/dvae.st" <"$T/nan"
+check "and writes no batch for it" sh -c "quant -m $T/dvae.st <$T/nan 2>/dev/null | $PY -c '
+import msgpack, sys
+assert len(list(msgpack.Unpacker(sys.stdin.buffer))) == 2'"
+craft "{'disq': 1}" "{'zq': np.full((3, 6), -np.inf, np.float32)}" >"$T/inf"
+check_err "dec refuses an infinite zq" 65 "^dec: stdin: batch 1: field 'zq' row 0 holds an infinity" dec -m "$T/dvae.st" <"$T/inf"
+craft "{'disq': 1}" "{'z': np.zeros((0, 6), np.float32)}" "{'z': np.array([[0, 0, 0, 0, 0, np.inf]], np.float32)}" >"$T/inf"
+check_err "dec of an ae refuses an infinite z after an empty batch" 65 "^dec: stdin: batch 2: field 'z' row 0 holds an infinity" \
+    dec -m "$T/ae.st" <"$T/inf"
+craft "{'disq': 1}" "{'z': $Z}" "{'y': $Z}" >"$T/noz"
+check_err "a missing field names its batch" 65 "^quant: stdin: batch 2: lacks field 'z'" quant -m "$T/dvae.st" <"$T/noz"
+craft "{'disq': 1}" "{'z': $Z}" "{'z': np.zeros((4, 29), np.float32)}" >"$T/noz"
+check_err "a field of the wrong shape names its batch" 65 "^quant: stdin: batch 2: field 'z' is f32 with 2 dims" \
+    quant -m "$T/dvae.st" <"$T/noz"
+
 check "gapst of a dvae" sh -c "metric gapst -m $T/dvae.st --tsv <$T/s | grep -q '^gapst	images	16$'"
 check "gapst of a vqvae in one pass with mse" sh -c "enc -m $T/vqvae.st <$T/s | quant -m $T/vqvae.st | dec -m $T/vqvae.st | metric mse gapst -m $T/vqvae.st | grep -q '^gapst  *gapst '"
 check_err "gapst refuses a continuous model" 65 "no categorical posterior" metric gapst -m "$T/ae.st" <"$T/s"
@@ -71,6 +90,8 @@ assert (abs(zq) <= 1).all() and (xhat > 0).all() and (xhat < 1).all()
 "
     check "$kind: gapst" sh -c "metric gapst -m $T/$kind.st --tsv <$T/s16 | grep -q '^gapst	gapst	[0-9]'"
 done
+check_err "enc: a header of other images is the stream's fault" 65 "^enc: stdin: stream images are 16x16x3" \
+    enc -m "$T/dvae.st" <"$T/s16"
 check_err "Friede network needs multiples of 16" 2 "multiples of 16" \
     sh -c "train -o $T/f8.st --model dvae-friede $tiny <$T/s"
 check "dvae-friede preset: d = 10, K = 64, batch 64, tau 1" sh -c \

@@ -41,3 +41,22 @@ check "z field" sh -c "tcdisc $opts --field z <$T/copy | grep -q '^TC .*(z, 3 la
 check_err "too few samples" 65 "too few" sh -c "tcdisc <$T/few"
 check_err "no latents" 65 "no latents" sh -c "tcdisc <$T/none"
 check_err "truncated stream" 65 "truncated" sh -c "head -c 300 $T/copy | tcdisc"
+
+# Crafted streams (craft.py): bad values are refused with their batch and row.
+craft() { "$PY" "$(dirname "$0")/craft.py" "$@"; }
+craft "{'disq': 1}" "{'z': np.zeros((10, 3), np.float32)}" "{'z': np.full((10, 3), np.nan, np.float32)}" >"$T/nan"
+check_err "NaN in z" 65 "^tcdisc: stdin: batch 2: field 'z' row 0 holds NaN" tcdisc --steps 2 <"$T/nan"
+craft "{'disq': 1}" "{'z': np.zeros((10, 3, 2), np.float32)}" "{'z': np.full((1, 3, 2), -np.inf, np.float32)}" >"$T/inf"
+check_err "infinity in z [B,d,C]" 65 "^tcdisc: stdin: batch 2: field 'z' row 0 holds an infinity" tcdisc --steps 2 <"$T/inf"
+craft "{'disq': 1}" "{'z': np.zeros((10, 12, 0), np.float32)}" >"$T/empty"
+check_err "z without values" 65 "^tcdisc: stdin: batch 1: field 'z' has no values per row" tcdisc --steps 2 <"$T/empty"
+craft "{'disq': 1}" "{'code': np.full((10, 3), 2**31 - 1, np.int32)}" >"$T/big"
+check_err "the largest i32 code without a header codebook" 65 "^tcdisc: stdin: codes reach 2147483647; one-hot rows take at most 1000000" \
+    tcdisc --steps 2 <"$T/big"
+craft "{'disq': 1, 'codebook': 4}" "{'code': np.zeros((10, 3), np.int32)}" "{'code': np.full((10, 3), 4, np.int32)}" >"$T/outside"
+check_err "a code outside the header's codebook names batch and row" 65 \
+    "^tcdisc: stdin: batch 2: code\[0\]\[0\] = 4 is outside the codebook of 4" tcdisc --steps 2 <"$T/outside"
+craft "{'disq': 1}" "{'code': np.zeros((0, 3), np.int32)}" "{'code': np.array([[0, 1, -3]], np.int32)}" >"$T/neg"
+check_err "a negative code after an empty batch" 65 "^tcdisc: stdin: batch 2: code\[0\]\[2\] = -3 is negative" \
+    tcdisc --steps 2 <"$T/neg"
+check_err "--codebook beyond the limit" 2 "at most 1000000" tcdisc --codebook 1000001 </dev/null

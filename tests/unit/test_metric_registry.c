@@ -68,7 +68,7 @@ TEST(reader_returns_errors) {
     dq_metric_input in;
     dq_errbuf e;
     CHECK(dq_metric_read(f, "bad", &req, &in, &e) == -1);
-    CHECK_MSG(strcmp(e.msg, "batch 1 has no field 's'") == 0, "%s", e.msg);
+    CHECK_MSG(strcmp(e.msg, "bad: batch 1: no field 's'") == 0, "%s", e.msg);
     dq_metric_input_free(&in);
     fclose(f);
 }
