@@ -27,6 +27,6 @@ int main(int argc, char **argv) {
         if (shape[0]) dq_model_decode(&s.t.model, &s.t.dec_s, zv, (int)shape[0], xhat->data);
         dq_write_batch_or_die(s.w, &s.b);
     }
-    dq_stage_close(&s);
+    dq_stage_close_or_die(&s);
     return 0;
 }

@@ -31,6 +31,6 @@ int main(int argc, char **argv) {
                                     z->data);
         dq_write_batch_or_die(s.w, &s.b);
     }
-    dq_stage_close(&s);
+    dq_stage_close_or_die(&s);
     return 0;
 }

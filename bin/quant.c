@@ -34,6 +34,6 @@ int main(int argc, char **argv) {
         if (rows) dq_model_quantize(&s.t.model, zv, (int)rows, s.sample, stream++, codes, zq->data);
         dq_write_batch_or_die(s.w, &s.b);
     }
-    dq_stage_close(&s);
+    dq_stage_close_or_die(&s);
     return 0;
 }

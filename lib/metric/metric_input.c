@@ -8,20 +8,6 @@
 #include "core/util.h"
 #include "metric/labels.h"
 
-/* s as a C string literal's body would spell it: printable ASCII as is,
- * quotes and backslashes escaped, other bytes as \xNN; cut to fit out.
- * For names that come from the stream (the header's factor names). */
-static const char *escaped(const char *s, char *out, size_t size) {
-    size_t n = 0;
-    for (const unsigned char *c = (const unsigned char *)s; *c && n + 5 < size; c++) {
-        if (*c == '\'' || *c == '"' || *c == '\\') n += (size_t)snprintf(out + n, size - n, "\\%c", *c);
-        else if (*c < 0x20 || *c > 0x7e) n += (size_t)snprintf(out + n, size - n, "\\x%02x", *c);
-        else out[n++] = (char)*c;
-    }
-    out[n] = 0;
-    return out;
-}
-
 /* Grow a row-major [rows, width] buffer to hold `need` rows. */
 static void *grow_rows(void *p, int64_t *cap, int64_t need, size_t row_bytes) {
     if (need <= *cap) return p;
@@ -76,10 +62,10 @@ static int take_factors(dq_metric_input *o, const dq_tensor *t, int64_t keep, in
         int j = (int)(i % f);
         int size = o->header.nfactors ? o->header.factors[j].size : 0;
         if (all[i] < 0 || (size > 0 && all[i] >= size)) {
-            char name[160];
+            char name[DQ_ESC_SIZE];
+            const char *factor = o->header.nfactors ? o->header.factors[j].name : "?";
             dq_err_set(e, "batch %lld: s[%lld][%d] = %d is outside factor '%s' (size %d)", (long long)batch_no,
-                       (long long)(i / f), j, all[i],
-                       o->header.nfactors ? escaped(o->header.factors[j].name, name, sizeof name) : "?", size);
+                       (long long)(i / f), j, all[i], dq_escape(factor, strlen(factor), name, sizeof name), size);
             free(all);
             return -1;
         }
@@ -379,8 +365,8 @@ int dq_metric_check_factors(const dq_metric_input *in, dq_errbuf *e) {
     while (j < in->f && dq_labels_encode(in->s + j, in->train, in->f, codes, NULL) >= 2) j++;
     free(codes);
     if (j == in->f) return 0;
-    char name[160];
+    char name[DQ_ESC_SIZE];
     dq_err_set(e, "factor '%s' takes a single value in the %lld training rows; supervised metrics need at least two",
-               escaped(in->factor_names[j], name, sizeof name), (long long)in->train);
+               dq_escape(in->factor_names[j], strlen(in->factor_names[j]), name, sizeof name), (long long)in->train);
     return -1;
 }

@@ -99,7 +99,7 @@ dq_tensor *dq_stage_field_or_die(dq_stage *s, const char *name, dq_dtype dtype, 
     return t;
 }
 
-void dq_stage_close(dq_stage *s) {
+void dq_stage_close_or_die(dq_stage *s) {
     dq_writer_free_or_die(s->w);
     dq_reader_free(s->r);
     dq_batch_free(&s->b);

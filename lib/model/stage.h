@@ -47,6 +47,7 @@ int dq_stage_next_or_die(dq_stage *s);
  * otherwise). */
 dq_tensor *dq_stage_field_or_die(dq_stage *s, const char *name, dq_dtype dtype, int ninner,
                                  const int64_t *inner);
-void dq_stage_close(dq_stage *s);
+/* Flush the output (exit 74 when it cannot be written) and free the stage. */
+void dq_stage_close_or_die(dq_stage *s);
 
 #endif
