@@ -105,7 +105,7 @@ check_err "a constant factor is named with its name escaped" 65 "^metric: stdin:
     metric mig <"$T/c.dqs"
 craft "$H" "{'s': $S, 'code': $C.astype(np.int32)}" "{'s': np.full((3, 2), [0, 9], np.int32), 'code': np.zeros((3, 3), np.int32)}" >"$T/c.dqs"
 check_err "the s of a later batch: batch number, escaped factor name" 65 \
-    "^metric: stdin: batch 2: s\[0\]\[1\] = 9 is outside factor 'b\\\\x0a'" metric mig <"$T/c.dqs"
+    "^metric: stdin: batch 2: s\[0\]\[1\] = 9 is outside factor 'b\\\\n'" metric mig <"$T/c.dqs"
 craft "{'disq': 1, 'factors': [{'name': 'a', 'size': 8}]}" \
     "{'s': (np.arange(6000) % 8).reshape(6000, 1).astype(np.int32), 'code': np.arange(6000).reshape(6000, 1).astype(np.int32)}" >"$T/c.dqs"
 check_err "a latent of more distinct codes than infomec's discrete estimator takes" 65 \
