@@ -60,7 +60,7 @@ TESTS := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 LIBDISQ := $(BUILD)/libdisq.a
 
-.PHONY: all tests test deps demo bench fuzz clean
+.PHONY: all tests test deps demo bench fuzz clean install uninstall
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -163,6 +163,75 @@ demo: deps all
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- install ----------------------------------------------------------------
+# `make install` copies what `make` built (the same BUILD, CUDA and EMU; it
+# builds nothing when the build is current): the tools, libdisq.a with every
+# header under include/disq/LAYER/ (so `#include "core/stream.h"` works with
+# -I$(includedir)/disq), disq.pc, the manual pages, the bash completion (one
+# file, linked under each tool's name for bash-completion's loading by command
+# name) and examples/ as documentation.  PREFIX is where they will live,
+# DESTDIR a staging root prepended to every path written (never to disq.pc's
+# contents).  `make uninstall` with the same PREFIX and DESTDIR removes them.
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION = 0.1
+bindir = $(PREFIX)/bin
+libdir = $(PREFIX)/lib
+includedir = $(PREFIX)/include
+datarootdir = $(PREFIX)/share
+mandir = $(datarootdir)/man
+docdir = $(datarootdir)/doc/disq
+exampledir = $(docdir)/examples
+pkgconfigdir = $(libdir)/pkgconfig
+bashcompdir = $(datarootdir)/bash-completion/completions
+
+TOOL_NAMES = $(TOOL_SRC:bin/%.c=%)
+HEADERS = $(wildcard lib/*/*.h)
+MANPAGES = $(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7)
+# the examples as the sources hold them: tracked files, or without git every
+# file but Python caches and experiment outputs (runs/, results.*)
+EXAMPLES = $(shell git ls-files examples 2>/dev/null | grep . || \
+             find examples -type f ! -path '*/__pycache__/*' ! -name '*.pyc' \
+                  ! -path '*/runs/*' ! -name 'results.*' ! -name 'runs.list' | sort)
+# a path under PREFIX as ${prefix}/..., so pkg-config --define-prefix works
+pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+install: all
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(libdir) $(DESTDIR)$(pkgconfigdir) \
+	    $(DESTDIR)$(bashcompdir) $(sort $(patsubst lib/%/,$(DESTDIR)$(includedir)/disq/%,$(dir $(HEADERS)))) \
+	    $(sort $(patsubst man/%/,$(DESTDIR)$(mandir)/%,$(dir $(MANPAGES))))
+	install -m 755 $(TOOLS) $(DESTDIR)$(bindir)/
+	install -m 644 $(LIBDISQ) $(DESTDIR)$(libdir)/
+	for h in $(HEADERS:lib/%=%); do \
+	    install -m 644 lib/$$h $(DESTDIR)$(includedir)/disq/$$h || exit 1; \
+	done
+	for m in $(MANPAGES:man/%=%); do \
+	    install -m 644 man/$$m $(DESTDIR)$(mandir)/$$m || exit 1; \
+	done
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_path,$(libdir))|' \
+	    -e 's|@INCLUDEDIR@|$(call pc_path,$(includedir))|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS@|$(strip $(LDFLAGS) $(LDLIBS))|' dist/disq.pc.in >$(BUILD)/disq.pc
+	install -m 644 $(BUILD)/disq.pc $(DESTDIR)$(pkgconfigdir)/disq.pc
+	sed 's|@TOOLS@|$(TOOL_NAMES)|' dist/disq.bash >$(BUILD)/disq.bash
+	install -m 644 $(BUILD)/disq.bash $(DESTDIR)$(bashcompdir)/disq
+	for t in $(TOOL_NAMES); do ln -sfn disq $(DESTDIR)$(bashcompdir)/$$t || exit 1; done
+	for f in $(EXAMPLES:examples/%=%); do \
+	    install -d $(DESTDIR)$(exampledir)/$$(dirname $$f) && \
+	    install -m $$([ -x examples/$$f ] && echo 755 || echo 644) examples/$$f \
+	        $(DESTDIR)$(exampledir)/$$f || exit 1; \
+	done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(bindir)/,$(TOOL_NAMES)) $(DESTDIR)$(libdir)/libdisq.a \
+	    $(DESTDIR)$(pkgconfigdir)/disq.pc $(DESTDIR)$(bashcompdir)/disq \
+	    $(addprefix $(DESTDIR)$(bashcompdir)/,$(TOOL_NAMES)) \
+	    $(addprefix $(DESTDIR)$(includedir)/disq/,$(HEADERS:lib/%=%)) \
+	    $(addprefix $(DESTDIR)$(mandir)/,$(MANPAGES:man/%=%)) \
+	    $(addprefix $(DESTDIR)$(exampledir)/,$(EXAMPLES:examples/%=%))
+	for d in $(DESTDIR)$(includedir)/disq $(DESTDIR)$(docdir); do \
+	    [ ! -d $$d ] || find $$d -depth -type d -empty -delete; \
+	done
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
