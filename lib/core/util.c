@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/progress.h"
+
 const char *dq_progname = "disq";
 
 /* Temporary files not yet committed; removed at exit and on fatal signals. */
@@ -58,6 +60,7 @@ void dq_init(const char *argv0) {
 }
 
 __attribute__((noreturn)) static void vdie(int code, const char *fmt, va_list ap) {
+    dq_progress_break();
     fprintf(stderr, "%s: ", dq_progname);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
@@ -79,6 +82,7 @@ void dq_bug(const char *fmt, ...) {
 void dq_warn(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    dq_progress_break();
     fprintf(stderr, "%s: ", dq_progname);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

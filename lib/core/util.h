@@ -27,7 +27,8 @@ extern const char *dq_progname;
  * SIGINT/SIGTERM remove pending temporary files before dying. */
 void dq_init(const char *argv0);
 
-/* Print "PROG: message" and exit with the given code.  For tools and _or_die
+/* Print "PROG: message" and exit with the given code (dq_warn: go on); a
+ * progress line shown in place is ended first (core/progress.h).  For tools and _or_die
  * functions only: the library returns errors instead (core/error.h). */
 void dq_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 /* dq_die(DQ_EXIT_FAIL, ...) for a broken contract: a caller's bug that no

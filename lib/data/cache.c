@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "data/cache.h"
+#include "core/progress.h"
 #include "core/util.h"
 
 #define CACHE_MAGIC "DISQCACHE\0\0\0\0\0\0\1"
@@ -131,7 +132,9 @@ int dq_cache_build(const dq_dataset_spec *spec, dq_source *origin, const char *p
     int64_t *idx = dq_malloc(CHUNK_IMAGES * sizeof *idx);
     uint8_t *buf = dq_malloc(CHUNK_IMAGES * bytes);
     int failed = fseeko(f, (off_t)data_offset(h.count), SEEK_SET) != 0;
-    double t0 = dq_now(), last = t0;
+    double t0 = dq_now();
+    dq_progress bar;
+    dq_progress_start(&bar, stderr, 2.0, t0);
     for (int64_t start = 0; start < count && !failed; start += CHUNK_IMAGES) {
         int64_t n = count - start < CHUNK_IMAGES ? count - start : CHUNK_IMAGES;
         for (int64_t i = 0; i < n; i++) idx[i] = start + i;
@@ -143,12 +146,10 @@ int dq_cache_build(const dq_dataset_spec *spec, dq_source *origin, const char *p
         for (int64_t i = 0; i < n; i++) table[start + i] = hash64(buf + (size_t)i * bytes, bytes, 0);
         failed = fwrite(buf, bytes, (size_t)n, f) != (size_t)n;
         double now = dq_now();
-        if (progress && now - last > 2.0) {
-            last = now;
-            fprintf(stderr, "%s: %s: caching %lld/%lld images (%.0f%%), %.0f s\n", dq_progname,
-                    spec->name, (long long)(start + n), (long long)count,
-                    100.0 * (start + n) / count, now - t0);
-        }
+        if (progress && dq_progress_due(&bar, now, 0))
+            dq_progress_show(&bar, "%s: %s: caching %lld/%lld images (%.0f%%), %.0f s", dq_progname,
+                             spec->name, (long long)(start + n), (long long)count,
+                             100.0 * (start + n) / count, now - t0);
     }
     if (!failed) {
         h.table_hash = hash64(table, (size_t)count * sizeof *table, 0);
@@ -158,6 +159,7 @@ int dq_cache_build(const dq_dataset_spec *spec, dq_source *origin, const char *p
         failed = fseeko(f, 0, SEEK_SET) != 0 || fwrite(pad, 1, sizeof pad, f) != sizeof pad ||
                  fwrite(table, sizeof *table, (size_t)count, f) != (size_t)count;
     }
+    dq_progress_clear(&bar); /* "cached ..." or the error sums it up */
     free(table);
     free(idx);
     free(buf);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/prefetch.h"
+#include "core/progress.h"
 #include "core/util.h"
 #include "model/checkpoint.h"
 #include "nn/op.h"
@@ -23,7 +24,8 @@ typedef struct {
     long long steps, start_step;
     dq_atomic log_file;
     FILE *log; /* NULL without a log */
-    double t0, last_report;
+    double t0;
+    dq_progress bar;
     long long saved_step; /* the step of the checkpoint at o->ckpt this run stands on, or -1 */
     int diverged;         /* stopped on a non-finite value: the log is still kept */
 } run;
@@ -117,14 +119,9 @@ static int open_log(run *r, dq_errbuf *e) {
     return 0;
 }
 
-static void format_eta(double sec, char *buf, size_t n) {
-    if (!isfinite(sec) || sec < 0) snprintf(buf, n, "?");
-    else if (sec < 3600) snprintf(buf, n, "%dm%02ds", (int)sec / 60, (int)sec % 60);
-    else snprintf(buf, n, "%dh%02dm", (int)sec / 3600, ((int)sec / 60) % 60);
-}
-
-/* The log row of the iteration just done and, at most once a second and at
- * the last iteration, the progress line. */
+/* The log row of the iteration just done and, when due and at the last
+ * iteration, the progress line: once a second off a terminal, the percent,
+ * rate and time left first on one (what a narrow terminal cuts is the end). */
 static void report(run *r, const dq_step_stats *st) {
     const long long step = r->t->step;
     const int batch = r->t->model.cfg.batch;
@@ -132,14 +129,18 @@ static void report(run *r, const dq_step_stats *st) {
         fprintf(r->log, "%lld\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.3f\n", step, st->loss,
                 st->recon, st->kl, st->tc, st->disc, st->tau, st->lr, dq_now() - r->t0);
     double now = dq_now();
-    if (now - r->last_report < 1.0 && step != r->steps) return;
+    if (!dq_progress_due(&r->bar, now, step == r->steps)) return;
     double rate = (double)(step - r->start_step) * batch / (now - r->t0);
     char eta[32];
-    format_eta((double)(r->steps - step) * batch / rate, eta, sizeof eta);
-    fprintf(stderr, "%s: step %lld/%lld loss %.5g recon %.5g kl %.4g tc %.4g disc %.4g tau %.4g lr %.3g %.1f img/s ETA %s\n",
-            dq_progname, step, r->steps, st->loss, st->recon, st->kl, st->tc, st->disc, st->tau,
-            st->lr, rate, eta);
-    r->last_report = now;
+    dq_progress_eta((double)(r->steps - step) * batch / rate, eta, sizeof eta);
+    if (r->bar.tty)
+        dq_progress_show(&r->bar, "%s: %.0f%% step %lld/%lld %.1f img/s ETA %s loss %.5g recon %.5g kl %.4g tc %.4g disc %.4g tau %.4g lr %.3g",
+                         dq_progname, 100.0 * step / r->steps, step, r->steps, rate, eta, st->loss,
+                         st->recon, st->kl, st->tc, st->disc, st->tau, st->lr);
+    else
+        dq_progress_show(&r->bar, "%s: step %lld/%lld loss %.5g recon %.5g kl %.4g tc %.4g disc %.4g tau %.4g lr %.3g %.1f img/s ETA %s",
+                         dq_progname, step, r->steps, st->loss, st->recon, st->kl, st->tc, st->disc,
+                         st->tau, st->lr, rate, eta);
 }
 
 /* Iterations until the last, the end of the input or a signal, with the
@@ -178,8 +179,10 @@ static int train(run *r, dq_reader *in, dq_errbuf *e) {
         return DQ_EXIT_FAIL;
     }
     r->start_step = r->t->step;
-    r->t0 = r->last_report = dq_now();
+    r->t0 = dq_now();
+    dq_progress_start(&r->bar, stderr, 1.0, r->t0);
     int rc = iterate(r, input, e);
+    dq_progress_end(&r->bar);
     dq_prefetch_stop(input);
     return rc ? rc : save(r, e);
 }
