@@ -103,46 +103,50 @@ static size_t drain(int master, char *buf, size_t n) {
     return got;
 }
 
-TEST(on_a_terminal_redrawn_in_place_and_ended_once) {
+/* What draw writes with a reporter on a pseudo-terminal: 0, or -1 when
+ * there is none to be had. */
+static int pty_output(void (*draw)(dq_progress *), char *buf, size_t n) {
     int master, slave;
-    if (open_pty(&master, &slave)) SKIP("no pseudo-terminal here");
+    if (open_pty(&master, &slave)) return -1;
     setenv("TERM", "xterm", 1);
     FILE *f = fdopen(slave, "w");
-    CHECK(f);
+    if (!f) return -1;
     dq_progress p;
     dq_progress_start(&p, f, 1.0, 0.0);
-    CHECK(p.tty && p.interval < 1.0);
-    dq_progress_show(&p, "step %d of a long run", 1);
-    dq_progress_break(); /* a warning would follow on its own line */
-    fputs("warn\n", f);
-    dq_progress_show(&p, "step %d of a long run", 2);
-    dq_progress_end(&p);
-    dq_progress_end(&p); /* a second end adds nothing */
-    dq_progress_break();
+    draw(&p);
     fflush(f);
-    char buf[256];
-    drain(master, buf, sizeof buf);
+    drain(master, buf, n);
     fclose(f);
     close(master);
+    return 0;
+}
+
+static void draw_warn_end(dq_progress *p) {
+    dq_progress_show(p, "step %d of a long run", 1);
+    dq_progress_break(); /* a warning would follow on its own line */
+    fputs("warn\n", p->f);
+    dq_progress_show(p, "step %d of a long run", 2);
+    dq_progress_end(p);
+    dq_progress_end(p); /* a second end adds nothing */
+    dq_progress_break();
+}
+
+TEST(on_a_terminal_redrawn_in_place_and_ended_once) {
+    char buf[256];
+    if (pty_output(draw_warn_end, buf, sizeof buf)) SKIP("no pseudo-terminal here");
     CHECK_MSG(strcmp(buf, "\rstep 1 of a\033[K\nwarn\n\rstep 2 of a\033[K\n") == 0, "'%s'", buf);
 }
 
-TEST(a_cleared_line_leaves_nothing) {
-    int master, slave;
-    if (open_pty(&master, &slave)) SKIP("no pseudo-terminal here");
-    setenv("TERM", "xterm", 1);
-    FILE *f = fdopen(slave, "w");
-    CHECK(f);
-    dq_progress p;
-    dq_progress_start(&p, f, 1.0, 0.0);
-    dq_progress_show(&p, "caching");
-    dq_progress_clear(&p);
+static void draw_clear(dq_progress *p) {
+    CHECK(p->tty && p->interval < 1.0);
+    dq_progress_show(p, "caching");
+    dq_progress_clear(p);
     dq_progress_break();
-    fflush(f);
+}
+
+TEST(a_cleared_line_leaves_nothing) {
     char buf[64];
-    drain(master, buf, sizeof buf);
-    fclose(f);
-    close(master);
+    if (pty_output(draw_clear, buf, sizeof buf)) SKIP("no pseudo-terminal here");
     CHECK_MSG(strcmp(buf, "\rcaching\033[K\r\033[K") == 0, "'%s'", buf);
 }
 
