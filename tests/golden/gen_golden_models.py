@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "examples", "python"))
+sys.path.insert(0, os.path.join(here, "..", "..", "examples", "python"))
 import disq_model as dm  # noqa: E402
 
 BASE = {"n": 4, "m": 8, "d": 3, "K": 5, "C": 1, "H": 8, "W": 8, "channels": 3,
@@ -254,7 +254,7 @@ def train(model, x_all, g1, g2, perm):
 
 
 def main():
-    out = os.path.join(here, "fixtures", "models")
+    out = os.path.join(here, "..", "fixtures", "models")
     os.makedirs(out, exist_ok=True)
     for kind, extra in KINDS.items():
         c = {**BASE, "kind": kind, "beta": 0.0, "gamma": 0.0, **extra}
