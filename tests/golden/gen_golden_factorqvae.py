@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "examples", "python"))
+sys.path.insert(0, os.path.join(here, "..", "..", "examples", "python"))
 import disq_model as dm  # noqa: E402
 
 CONFIG = {"kind": "factorqvae", "n": 8, "m": 16, "d": 4, "K": 8, "C": 1, "H": 8, "W": 8,
@@ -29,7 +29,7 @@ STEPS = 2
 
 
 def main():
-    out = os.path.join(here, "fixtures", "model")
+    out = os.path.join(here, "..", "fixtures", "model")
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(1)
     rng = np.random.default_rng(1)

@@ -21,11 +21,10 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "examples", "python"))
+sys.path.insert(0, os.path.join(here, "..", "..", "examples", "python"))
 import disq_model as dm  # noqa: E402
 
 BASE = {"n": 4, "m": 8, "d": 3, "K": 5, "C": 1, "H": 8, "W": 8, "channels": 3,
@@ -53,26 +52,6 @@ AFTER_PREFIXES = ("encoder.fc.", "decoder.fc_in.", "decoder.conv_out.", "quantiz
                   "discriminator.fc.0.", "discriminator.fc.5.")
 
 
-def head_of(kind):
-    return {"ae": "identity", "bioae": "bio", "betavae": "gaussian", "factorvae": "gaussian",
-            "qlae": "qlae", "dvae": "logits", "factordvae": "logits", "dvae-friede": "friede",
-            "factordvae-friede": "friede"}.get(kind, "relaxed")
-
-
-def widths(c):
-    """(encoder output, decoder input, discriminator input, noise per image)."""
-    d, K, C, h = c["d"], c["K"], c["C"], head_of(c["kind"])
-    if h == "relaxed":
-        return d * C, d * C, d * K, d * K
-    if h == "logits":
-        return d * K, d, d * K, d * K
-    if h == "gaussian":
-        return 2 * d, d, d, d
-    if h == "friede":
-        return d * K, d, d, d * K
-    return d, d, d, 0
-
-
 def friede_value(K):
     return torch.tensor([-1 + 2 * k / (K - 1) for k in range(K)], dtype=torch.float32)
 
@@ -82,89 +61,16 @@ def noise_scale(step, period):
     return 2.0 + (0.5 - 2.0) * 0.5 * (1 + np.cos(np.pi * t))
 
 
-class FriedeEncoder(nn.Module):
-    """disentanglement_lib's conv encoder; flattens in (H,W,C) order."""
+class Model(dm.DisqModel):
+    """disq_model's model of any kind with the training step's latent head."""
 
     def __init__(self, c):
-        super().__init__()
-        q = c["n"] // 4
-        ch = [c["channels"], q, q, 2 * q, 2 * q]
-        self.conv = nn.ModuleList(nn.Conv2d(ch[j], ch[j + 1], 4, 2, 1) for j in range(4))
-        top = (c["H"] // 16) * (c["W"] // 16) * 2 * q
-        self.fc = nn.ModuleList([nn.Linear(top, 2 * c["m"]), nn.Linear(2 * c["m"], c["d"] * c["K"])])
-
-    def forward(self, x):
-        for conv in self.conv:
-            x = F.relu(conv(x))
-        x = x.permute(0, 2, 3, 1).flatten(1)
-        return self.fc[1](F.relu(self.fc[0](x)))
-
-
-class FriedeDecoder(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        q = c["n"] // 4
-        self.shape = (c["H"] // 16, c["W"] // 16, 2 * q)
-        top = self.shape[0] * self.shape[1] * self.shape[2]
-        self.fc = nn.ModuleList([nn.Linear(c["d"], 2 * c["m"]), nn.Linear(2 * c["m"], top)])
-        ch = [2 * q, 2 * q, q, q, c["channels"]]
-        self.deconv = nn.ModuleList(nn.ConvTranspose2d(ch[j], ch[j + 1], 4, 2, 1) for j in range(4))
-
-    def forward(self, zq):
-        h = F.relu(self.fc[1](F.relu(self.fc[0](zq))))
-        h = h.view(-1, *self.shape).permute(0, 3, 1, 2)
-        for j, dc in enumerate(self.deconv):
-            h = dc(h)
-            if j < 3:
-                h = F.relu(h)
-        return h
-
-
-class Discriminator(nn.Module):
-    """The TC discriminator with a given LeakyReLU slope."""
-
-    def __init__(self, width, hidden, slope):
-        super().__init__()
-        dims = [width] + [hidden] * 5 + [2]
-        self.fc = nn.ModuleList(nn.Linear(dims[i], dims[i + 1]) for i in range(6))
-        self.slope = slope
-
-    def forward(self, w):
-        for i, fc in enumerate(self.fc):
-            w = fc(w)
-            if i < 5:
-                w = F.leaky_relu(w, self.slope)
-        return w
-
-
-class Codebook(nn.Module):
-    def __init__(self, shape):
-        super().__init__()
-        self.codebook = nn.Parameter(torch.randn(*shape))
-
-
-class Model(nn.Module):
-    def __init__(self, c):
-        super().__init__()
+        super().__init__(c)
         self.c = c
-        enc, dec, disc, _ = widths(c)
-        h = head_of(c["kind"])
-        self.friede = h == "friede"
-        if self.friede:
-            self.encoder, self.decoder = FriedeEncoder(c), FriedeDecoder(c)
-        else:
-            self.encoder = dm.Encoder({**c, "d": enc, "C": 1})
-            self.decoder = dm.Decoder({**c, "d": dec, "C": 1})
-        shape = {"relaxed": (c["K"], c["C"]), "logits": (c["K"], 1), "qlae": (c["d"], c["K"])}
-        if h in shape:
-            self.quantizer = Codebook(shape[h])
-        self.factor = c["kind"].startswith("factor")
-        if self.factor:
-            self.discriminator = Discriminator(disc, c["disc_hidden"], 0.01 if self.friede else 0.2)
 
     def head(self, z, noise, tau, scale=1.0):
         """z -> (decoder input, discriminator input, regulariser, weighted share)."""
-        c, h = self.c, head_of(self.c["kind"])
+        c, h = self.c, dm.head_of(self.c["kind"])
         b, d, K = z.shape[0], c["d"], c["K"]
         if h in ("relaxed", "logits"):
             M = self.quantizer.codebook
@@ -254,7 +160,7 @@ def train(model, x_all, g1, g2, perm):
 
 
 def main():
-    out = os.path.join(here, "fixtures", "models")
+    out = os.path.join(here, "..", "fixtures", "models")
     os.makedirs(out, exist_ok=True)
     for kind, extra in KINDS.items():
         c = {**BASE, "kind": kind, "beta": 0.0, "gamma": 0.0, **extra}
@@ -269,9 +175,9 @@ def main():
                     p.normal_(0, c["init_std"])
         tensors = {"init." + k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
         rows = c["batch"] // 2 if model.factor else c["batch"]
-        nw = widths(c)[3]
+        nw = dm.widths(c)[3]
         x = rng.integers(0, 256, size=(STEPS, c["batch"], c["H"], c["W"], c["channels"]), dtype=np.uint8)
-        draw = rng.normal if head_of(kind) == "gaussian" else rng.gumbel
+        draw = rng.normal if dm.head_of(kind) == "gaussian" else rng.gumbel
         g1 = draw(size=(STEPS, rows, nw)).astype(np.float32)
         g2 = draw(size=(STEPS, rows, nw)).astype(np.float32)
         perm = np.stack([np.stack([rng.permutation(rows) for _ in range(c["d"])]) for _ in range(STEPS)])
