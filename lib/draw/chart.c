@@ -136,8 +136,8 @@ static double nice_step(double range) {
     return (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
 }
 
-/* The y axis of term t over every run: which terms have a panel is decided
- * by the caller; here the scale and range. */
+/* The y axis of term t: its scale and range over every run's finite values,
+ * with a margin of 5% either side. */
 static axis term_axis(const dq_curves *runs, int nruns, int t) {
     double lo = INFINITY, hi = -INFINITY;
     for (int r = 0; r < nruns; r++)
