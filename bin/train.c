@@ -6,6 +6,8 @@
 
 #include "core/stream.h"
 #include "core/util.h"
+#include "draw/chart.h"
+#include "io/pngio.h"
 #include "model/checkpoint.h"
 #include "model/kinds.h"
 #include "model/training.h"
@@ -23,7 +25,7 @@ static const struct {
 };
 #define NMODEL_OPTS (int)(sizeof model_opts / sizeof model_opts[0])
 
-enum { OPT_MODEL = 1000, OPT_PRESET, OPT_STEPS, OPT_SAVE_EVERY, OPT_LOG, OPT_RESUME, OPT_DEVICE,
+enum { OPT_MODEL = 1000, OPT_PRESET, OPT_STEPS, OPT_SAVE_EVERY, OPT_LOG, OPT_PLOT, OPT_RESUME, OPT_DEVICE,
        OPT_PRECISION, OPT_HELP,
        OPT_CONFIG_BASE = 2000 };
 
@@ -44,6 +46,7 @@ static void usage(FILE *f) {
             "                        factor models, 100000 for the others)\n"
             "  --save-every N        checkpoint every N iterations (default 1000; 0 = end only)\n"
             "  --log FILE.tsv        per-iteration losses\n"
+            "  --plot FILE.png       the loss curves, redrawn at every checkpoint\n"
             "  --resume              continue from CKPT: weights, optimizers, schedules, RNG,\n"
             "                        skipping the images CKPT has already seen\n"
             "  --device DEV          auto (default: the GPU when there is one) | cpu | cuda\n"
@@ -52,7 +55,7 @@ static void usage(FILE *f) {
 }
 
 typedef struct {
-    const char *preset, *device, *precision;
+    const char *preset, *device, *precision, *plot;
     dq_model_kind kind;
     int nset; /* model options given, in order */
     const char *set_key[NMODEL_OPTS + 1], *set_val[NMODEL_OPTS + 1];
@@ -70,7 +73,8 @@ static void parse(int argc, char **argv, options *o) {
         {"output", required_argument, NULL, 'o'},       {"model", required_argument, NULL, OPT_MODEL},
         {"preset", required_argument, NULL, OPT_PRESET}, {"steps", required_argument, NULL, OPT_STEPS},
         {"save-every", required_argument, NULL, OPT_SAVE_EVERY},
-        {"log", required_argument, NULL, OPT_LOG},       {"resume", no_argument, NULL, OPT_RESUME},
+        {"log", required_argument, NULL, OPT_LOG},       {"plot", required_argument, NULL, OPT_PLOT},
+        {"resume", no_argument, NULL, OPT_RESUME},
         {"device", required_argument, NULL, OPT_DEVICE}, {"precision", required_argument, NULL, OPT_PRECISION},
         {"help", no_argument, NULL, OPT_HELP}};
     enum { NTOOL_OPTS = sizeof tool_opts / sizeof tool_opts[0] };
@@ -91,6 +95,7 @@ static void parse(int argc, char **argv, options *o) {
         case OPT_STEPS: o->run.steps = count_arg("--steps", optarg); break;
         case OPT_SAVE_EVERY: o->run.save_every = count_arg("--save-every", optarg); break;
         case OPT_LOG: o->run.log_path = optarg; break;
+        case OPT_PLOT: o->plot = optarg; break;
         case OPT_RESUME: o->run.resume = 1; break;
         case OPT_DEVICE: o->device = optarg; break;
         case OPT_PRECISION: o->precision = optarg; break;
@@ -139,6 +144,47 @@ static void make_trainer(const options *o, const dq_header *h, dq_trainer *t) {
     }
 }
 
+/* --plot: the run's losses, kept to draw them at every checkpoint. */
+typedef struct {
+    const char *path, *ckpt;
+    dq_curves rows;
+    int warned;
+} plotter;
+
+static void plot_step(void *hook, long long step, const dq_step_stats *st) {
+    const double v[DQ_CHART_TERMS] = {st->loss, st->recon, st->kl, st->tc, st->disc};
+    dq_curves_add(&((plotter *)hook)->rows, step, v);
+}
+
+/* A plot that cannot be written costs the run nothing: one warning. */
+static void plot_save(void *hook, long long step) {
+    plotter *p = hook;
+    char title[300];
+    snprintf(title, sizeof title, "%s at step %lld", p->ckpt, step);
+    dq_image im;
+    dq_errbuf e;
+    int rc = dq_chart_draw(&p->rows, 1, title, &im, &e);
+    if (!rc) {
+        rc = dq_png_write(p->path, im.rgb, im.height, im.width, 3, &e);
+        dq_image_free(&im);
+    }
+    if (rc && !p->warned++) dq_warn("--plot: %s (training goes on; no further warnings)", e.msg);
+}
+
+/* Hook the plotter into the run; a resumed run's curves start with the
+ * earlier runs' rows of its --log, when it has one. */
+static void plot_start(options *o, const dq_trainer *t, plotter *p) {
+    *p = (plotter){.path = o->plot, .ckpt = o->run.ckpt};
+    dq_curves_init(&p->rows, o->run.ckpt);
+    dq_errbuf e;
+    if (o->run.resume && o->run.log_path &&
+        dq_curves_read_log(&p->rows, o->run.log_path, t->step, &e) == DQ_EXIT_DATA)
+        dq_warn("--plot: %s; the curves start at step %lld", e.msg, t->step);
+    o->run.on_step = plot_step;
+    o->run.on_save = plot_save;
+    o->run.hook = p;
+}
+
 int main(int argc, char **argv) {
     dq_init(argv[0]);
     options o;
@@ -152,6 +198,8 @@ int main(int argc, char **argv) {
     o.run.dataset_json = dataset_json;
     op_select_or_die(o.device, o.precision);
     dq_trainer_to_device(&t);
+    plotter plot;
+    if (o.plot) plot_start(&o, &t, &plot);
     dq_errbuf e;
     int stopped_by;
     int rc = dq_training_run(&t, r, &o.run, &stopped_by, &e);
@@ -159,5 +207,6 @@ int main(int argc, char **argv) {
     dq_header_free(&h);
     free(dataset_json);
     dq_trainer_free(&t);
+    if (o.plot) dq_curves_free(&plot.rows);
     return stopped_by ? 128 + stopped_by : 0;
 }

@@ -50,7 +50,7 @@ PARALLEL = parallel --jobs $(JOBS) --halt now,fail=1 --colsep '\t' \
 run_line = printf '%s\t%s\t%s\t%s\n' '$(1)' '$(2)' '$(3)' '$(4)'
 
 .PHONY: all runs clean FORCE
-all: $(OUT)/results.md
+all: $(OUT)/results.md $(OUT)/curves.png
 
 runs: $(OUT)/runs.list
 	$(PARALLEL) $(EXAMPLES)/run_one.sh {1} {2} {3} {4} :::: $<
@@ -58,5 +58,10 @@ runs: $(OUT)/runs.list
 $(OUT)/results.tsv: runs
 	$(EXAMPLES)/collect.sh $(OUT)/runs.list $(RUNS) >$@.tmp && mv $@.tmp $@
 
+# every run's loss curves on one picture (plot(1))
+$(OUT)/curves.png: runs
+	$(BIN)/plot -o $@ -t "$(notdir $(CURDIR)), $(DATASET): training losses" \
+	    $$(cut -f1 $(OUT)/runs.list | sed 's|.*|$(RUNS)/&/train.tsv|')
+
 clean:
-	rm -rf $(RUNS) $(OUT)/runs.list $(OUT)/results.tsv $(OUT)/results.md
+	rm -rf $(RUNS) $(OUT)/runs.list $(OUT)/results.tsv $(OUT)/results.md $(OUT)/curves.png

@@ -21,7 +21,7 @@ echo "demo: training a small FactorQVAE (n=16, m=64, batch 32, $STEPS iterations
 dsload shapes3d --shuffle --repeat --seed 1 --no-cache --batch 32 |
     train -o "$ck" --preset shapes3d --width 16 --dense 64 --batch 32 --disc-hidden 256 \
         --lr 2e-3 --init-std 0.05 --steps "$STEPS" --save-every 100 \
-        --log "$OUT/train.tsv"
+        --log "$OUT/train.tsv" --plot "$OUT/curves.png"
 
 echo "demo: scoring 2000 held-out samples: reconstruction MSE, DCI and InfoMEC of the codes"
 dsload shapes3d --sample 2000 --seed 2 --batch 250 |
@@ -32,4 +32,4 @@ echo "demo: latent traversal of one held-out image (latents named from 256 sampl
 dsload shapes3d --sample 256 --seed 3 --batch 128 |
     traverse -m "$ck" -o "$OUT/traversal.png" --scale 2 --text-scale 2
 echo "demo: checkpoint $ck, training log $OUT/train.tsv,"
-echo "demo: pictures $OUT/traversal.png and $OUT/heatmaps.png"
+echo "demo: pictures $OUT/curves.png, $OUT/traversal.png and $OUT/heatmaps.png"

@@ -29,7 +29,8 @@ else
 fi
 # shellcheck disable=SC2086  # DSLOAD_OPTS is a list of options
 dsload "$DATASET" --split train --shuffle --repeat --seed "$seed" $DSLOAD_OPTS 2>/dev/null |
-    train -o "$ck" "${train_opts[@]}" ${STEPS:+--steps "$STEPS"} --log "$dir/train.tsv" 2>"$dir/train.log"
+    train -o "$ck" "${train_opts[@]}" ${STEPS:+--steps "$STEPS"} --log "$dir/train.tsv" \
+        --plot "$dir/curves.png" 2>"$dir/train.log"
 
 # The reference scores a sampled z for Gaussian models, the code index for
 # categorical ones (quant's `code`, which metric prefers when present).

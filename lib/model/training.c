@@ -89,6 +89,7 @@ static int save(run *r, dq_errbuf *e) {
         return DQ_EXIT_IO;
     }
     r->saved_step = r->t->step;
+    if (r->o->on_save) r->o->on_save(r->o->hook, r->t->step);
     return 0;
 }
 
@@ -155,6 +156,7 @@ static int iterate(run *r, dq_prefetch *input, dq_errbuf *e) {
         if (rc <= 0) return rc < 0 ? DQ_EXIT_DATA : 0;
         dq_train_step(t, images, t->model.cfg.batch, NULL, &st);
         report(r, &st);
+        if (r->o->on_step) r->o->on_step(r->o->hook, t->step, &st);
         if (!stats_finite(&st)) {
             char what[200];
             snprintf(what, sizeof what, "loss (loss %g, recon %g, kl %g, tc %g, disc %g)", st.loss,

@@ -17,6 +17,13 @@ typedef struct {
     int resume;               /* the log keeps the earlier runs' rows up to the trainer's step */
     long long steps;          /* train until this iteration; < 0: the reference's count */
     long long save_every;     /* checkpoint every so many iterations; 0: at the end only */
+    /* Hooks, each NULL for none, called with hook: on_step after every
+     * iteration with its losses (also a non-finite one), on_save after every
+     * checkpoint written (e.g. to draw the curves, which the library layers
+     * below draw/ cannot). */
+    void (*on_step)(void *hook, long long step, const dq_step_stats *st);
+    void (*on_save)(void *hook, long long step);
+    void *hook;
 } dq_training_options;
 
 /* Train t (on its device) on the images of r, whose header has been read and

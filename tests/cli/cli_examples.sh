@@ -25,6 +25,7 @@ for e in table1:9 table2:5 gapst:12; do
     check "$dir: make QUICK=1 runs" make -s -C "$ex/$dir" QUICK=1 OUT="$dest" BIN="$BIN"
     check "$dir: results.tsv has $rows well-formed rows" well_formed "$dest/results.tsv" "$rows"
     check "$dir: results.md is a table" grep -q "^| " "$dest/results.md"
+    check "$dir: curves.png of every run" sh -c "[ -s $dest/curves.png ] && ls $dest/runs/*/curves.png >/dev/null"
 done
 check "table1: every model trained its 20 iterations" \
     sh -c "for f in $T/table1/runs/*/train.tsv; do [ \$(tail -n 1 \$f | cut -f1) = 20 ] || exit 1; done"
