@@ -1,5 +1,5 @@
 # Bash completion for the disq tools (dsload enc quant dec train tcdisc metric
-# traverse plot).  Nothing here lists options, model kinds, datasets or metrics:
+# traverse curves).  Nothing here lists options, model kinds, datasets or metrics:
 # each completion asks the tool itself (`TOOL --help`), so it stays true to
 # the installed tools.  Installed by `make install` as
 # share/bash-completion/completions/disq with one link per tool name, for

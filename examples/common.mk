@@ -58,9 +58,9 @@ runs: $(OUT)/runs.list
 $(OUT)/results.tsv: runs
 	$(EXAMPLES)/collect.sh $(OUT)/runs.list $(RUNS) >$@.tmp && mv $@.tmp $@
 
-# every run's loss curves on one picture (plot(1))
+# every run's loss curves on one picture (curves(1))
 $(OUT)/curves.png: runs
-	$(BIN)/plot -o $@ -t "$(notdir $(CURDIR)), $(DATASET): training losses" \
+	$(BIN)/curves -o $@ -t "$(notdir $(CURDIR)), $(DATASET): training losses" \
 	    $$(cut -f1 $(OUT)/runs.list | sed 's|.*|$(RUNS)/&/train.tsv|')
 
 clean:

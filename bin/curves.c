@@ -1,4 +1,4 @@
-/* plot: the loss curves of one or more train --log files on one PNG (man 1 plot). */
+/* curves: the loss curves of one or more train --log files on one PNG (man 1 curves). */
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: plot -o OUT.png [--title TEXT] RUN.tsv...\n"
+            "usage: curves -o OUT.png [--title TEXT] RUN.tsv...\n"
             "Draw the loss curves of train --log files on one PNG: a panel per loss term, each\n"
             "file one colour, raw values light behind a smoothed line.\n"
             "  -o, --output FILE   the PNG, written atomically\n"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# train --plot and plot: the loss curves' PNG, its size and drawn pixels
+# train --plot and curves: the loss curves' PNG, its size and drawn pixels
 # (draw/chart.c's layout: 904 px wide, two panels a row, 212 px a row).
 . "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
@@ -91,24 +91,24 @@ if [ "$(sed -n 7p "$T/counts")" = "0 0 0" ]; then ok "no sixth panel"; else noto
 
 # Two runs on one PNG: a factor model and an ae (tc, disc: zero).
 train -o "$T/a.st" -m ae $small --steps 20 --save-every 0 --log "$T/a.tsv" <"$T/s.dqs" 2>/dev/null
-check "plot two runs" plot -o "$T/two.png" "$T/f.tsv" "$T/a.tsv"
+check "plot two runs" curves -o "$T/two.png" "$T/f.tsv" "$T/a.tsv"
 measure "$T/two.png" 904x719 $(panel 0) $(panel 1) $(panel 2) 12 36 400 10
 for i in 0 1 2; do counted "two runs: panel $i has both colours" $((i + 1)) 400 100 50; done
 counted "two runs: legend names both" 4 150 60 60
-check "plot one ae run" plot -o "$T/a.png" -t "ae" "$T/a.tsv"
+check "plot one ae run" curves -o "$T/a.png" -t "ae" "$T/a.tsv"
 measure "$T/a.png" 904x295 $(panel 1)
 counted "ae: loss and recon, one row (kl, tc, disc: zero)" 1 400 200 0
-check "plot: deterministic" sh -c "plot -o $T/two2.png $T/f.tsv $T/a.tsv && cmp $T/two.png $T/two2.png"
+check "curves: deterministic" sh -c "curves -o $T/two2.png $T/f.tsv $T/a.tsv && cmp $T/two.png $T/two2.png"
 
 printf 'step\tloss\n1\t2\n' >"$T/other.tsv"
-check_err "not a log" 65 "^plot: .*other.tsv: not a train --log file" plot -o "$T/x.png" "$T/other.tsv"
+check_err "not a log" 65 "^curves: .*other.tsv: not a train --log file" curves -o "$T/x.png" "$T/other.tsv"
 if [ "$(wc -l <"$T/err")" = 1 ]; then ok "not a log: one line"; else notok "not a log: one line" "$(cat "$T/err")"; fi
 { head -n 3 "$T/a.tsv"; printf '4\t0.1\tx\n'; } >"$T/bad.tsv"
-check_err "bad row" 65 "bad.tsv:4: not a train --log row" plot -o "$T/x.png" "$T/bad.tsv"
-check_err "missing log" 66 "nope.tsv" plot -o "$T/x.png" "$T/nope.tsv"
-check_err "no logs" 2 "no log files" plot -o "$T/x.png"
-check_err "no output" 2 "no output" plot "$T/a.tsv"
-check_err "unwritable output" 74 "nodir" plot -o "$T/nodir/x.png" "$T/a.tsv"
+check_err "bad row" 65 "bad.tsv:4: not a train --log row" curves -o "$T/x.png" "$T/bad.tsv"
+check_err "missing log" 66 "nope.tsv" curves -o "$T/x.png" "$T/nope.tsv"
+check_err "no logs" 2 "no log files" curves -o "$T/x.png"
+check_err "no output" 2 "no output" curves "$T/a.tsv"
+check_err "unwritable output" 74 "nodir" curves -o "$T/nodir/x.png" "$T/a.tsv"
 if [ -e "$T/x.png" ]; then notok "no output after errors"; else ok "no output after errors"; fi
 
 # A plot that cannot be written does not stop training: one warning.
