@@ -50,7 +50,8 @@ if [ "$(cat "$T/rc")" = 0 ] && [ -z "$(ls -A "$T/cold/disq")" ]; then ok "closed
 else notok "closed pipe: no cache, no temp file" "exit $(cat "$T/rc"); $(ls -A "$T/cold/disq")"; fi
 XDG_CACHE_HOME=$T/cold dsload shapes3d >/dev/null 2>/dev/null &
 pid=$!
-while [ -z "$(ls -A "$T/cold/disq")" ]; do sleep 0.1; done
+i=0
+while [ -z "$(ls -A "$T/cold/disq" 2>/dev/null)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 kill -TERM $pid
 wait $pid
 if [ -z "$(ls -A "$T/cold/disq")" ]; then ok "SIGTERM: no cache, no temp file"
