@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ static const char usage_text[] =
     "  --source PATH         read the real dataset file or directory at PATH\n"
     "  --procedural          use the built-in renderer even if a real file is found\n"
     "  --no-cache            never build a cache; render or read images as needed\n"
+    "                        (else, with no cache yet, --all streams while it writes\n"
+    "                        one; --shuffle and --split build it first, ETA on stderr)\n"
     "  --build-cache         build the cache of the source and exit\n"
     "  --png DIR             write the selected images as PNG files to DIR, no stream\n"
     "  --list                print the datasets, or DATASET's factors, and exit\n"
@@ -202,6 +205,28 @@ static void write_pngs(dq_dataset *d, const dq_selection *sel, const char *dir) 
     free(img);
 }
 
+/* Timed on a block of images read after a first one (whose read may check a
+ * whole member), the time a cache build will take, on stderr. */
+static void announce_build(dq_dataset *d) {
+    int64_t count = dq_spec_count(&d->spec), n = count < 512 ? count / 2 : 256;
+    if (n == 0) return;
+    int64_t *idx = dq_malloc((size_t)n * 2 * sizeof *idx);
+    for (int64_t i = 0; i < 2 * n; i++) idx[i] = i;
+    uint8_t *images = dq_malloc((size_t)n * dq_spec_image_bytes(&d->spec));
+    read_or_die(d, idx, n, images);
+    double t0 = dq_now();
+    read_or_die(d, idx + n, n, images);
+    double eta = (dq_now() - t0) * (double)count / (double)n;
+    if (eta < 60)
+        fprintf(stderr, "%s: %s: building the cache first: ETA %.0f s\n", dq_progname,
+                d->spec.name, eta);
+    else
+        fprintf(stderr, "%s: %s: building the cache first: ETA %.0f min %02.0f s\n", dq_progname,
+                d->spec.name, floor(eta / 60), fmod(floor(eta), 60));
+    free(idx);
+    free(images);
+}
+
 /* A deflated member is decompressed from its start on every sorted pass, so
  * without a cache the images of many batches are gathered in one pass. */
 #define SEQUENTIAL_GATHER 16384
@@ -273,12 +298,17 @@ int main(int argc, char **argv) {
         dq_dataset_close(&d);
         return DQ_EXIT_OK;
     }
-    fprintf(stderr, "%s: %s: source %s%s\n", dq_progname, spec->name, d.origin->description,
-            d.cache ? " (from its cache)" : "");
     /* Whole-dataset passes read every image, so they pay for one cache build
-     * and later runs only stream; small selections are read directly. */
+     * and later runs only stream; small selections are read directly.  A
+     * pass in index order caches the images as it streams them; the others
+     * read the cache at random, so they wait for it. */
     int whole = !o.fix_factor && !o.sample && !o.png_dir;
-    if (o.build_cache || (whole && !d.cache && !o.no_cache)) {
+    int in_order = whole && !o.shuffle && !o.split;
+    int stream_build = in_order && !d.cache && !o.no_cache && !o.build_cache;
+    fprintf(stderr, "%s: %s: source %s%s\n", dq_progname, spec->name, d.origin->description,
+            d.cache ? " (from its cache)" : stream_build ? " (caching while streaming)" : "");
+    if (o.build_cache || (whole && !in_order && !d.cache && !o.no_cache)) {
+        if (!o.build_cache) announce_build(&d);
         if (dq_dataset_build_cache(&d, 1, &e) < 0)
             dq_die(errno == EINVAL ? DQ_EXIT_DATA : DQ_EXIT_IO, "%s", e.msg);
         if (o.build_cache) {
@@ -286,6 +316,7 @@ int main(int argc, char **argv) {
             return DQ_EXIT_OK;
         }
     }
+    if (stream_build && dq_dataset_cache_while_reading(&d, &e) < 0) dq_die(DQ_EXIT_IO, "%s", e.msg);
     dq_selection sel;
     make_selection(&d.spec, &o, &sel);
     if (o.png_dir) {

@@ -112,26 +112,119 @@ static void fill_header(cache_header *h, const dq_dataset_spec *spec, const dq_s
     snprintf(h->identity, sizeof h->identity, "%s", origin->identity);
 }
 
+struct dq_cache_writer {
+    dq_atomic at;
+    FILE *f;
+    cache_header h;
+    uint64_t *table;
+    int64_t done;
+    size_t bytes;
+};
+
+dq_cache_writer *dq_cache_writer_open(const dq_dataset_spec *spec, const dq_source *origin,
+                                      const char *path, dq_errbuf *e) {
+    if (make_parent_dirs(path) < 0) {
+        int err = errno;
+        dq_err_set(e, "%s: cannot create cache directory: %s", path, strerror(err));
+        errno = err;
+        return NULL;
+    }
+    dq_cache_writer *w = dq_calloc(1, sizeof *w);
+    w->f = dq_atomic_open(&w->at, path);
+    if (!w->f) {
+        int err = errno;
+        dq_err_set(e, "%s: %s", path, strerror(err));
+        free(w);
+        errno = err;
+        return NULL;
+    }
+    fill_header(&w->h, spec, origin);
+    w->bytes = dq_spec_image_bytes(spec);
+    w->table = dq_malloc((size_t)w->h.count * sizeof *w->table);
+    if (fseeko(w->f, (off_t)data_offset(w->h.count), SEEK_SET) != 0) {
+        int err = errno;
+        dq_err_set(e, "%s: write error: %s", path, strerror(err));
+        dq_cache_writer_abort(w);
+        errno = err;
+        return NULL;
+    }
+    return w;
+}
+
+int64_t dq_cache_writer_done(const dq_cache_writer *w) { return w->done; }
+
+int dq_cache_writer_append(dq_cache_writer *w, const uint8_t *images, int64_t n, dq_errbuf *e) {
+    if (n > (int64_t)w->h.count - w->done) {
+        dq_err_set(e, "%s: more images than the dataset holds", w->at.path);
+        errno = EINVAL;
+        return -1;
+    }
+    uint64_t *table = w->table + w->done;
+    size_t bytes = w->bytes;
+#pragma omp parallel for
+    for (int64_t i = 0; i < n; i++) table[i] = hash64(images + (size_t)i * bytes, bytes, 0);
+    if (fwrite(images, bytes, (size_t)n, w->f) != (size_t)n) {
+        int err = errno;
+        dq_err_set(e, "%s: write error: %s", w->at.path, strerror(err));
+        errno = err;
+        return -1;
+    }
+    w->done += n;
+    return 0;
+}
+
+static void writer_free(dq_cache_writer *w) {
+    free(w->table);
+    free(w);
+}
+
+int dq_cache_writer_finish(dq_cache_writer *w, dq_errbuf *e) {
+    cache_header *h = &w->h;
+    size_t count = (size_t)h->count;
+    if (w->done != (int64_t)count) {
+        dq_err_set(e, "%s: only %lld of %zu images written", w->at.path, (long long)w->done,
+                   count);
+        dq_cache_writer_abort(w);
+        errno = EINVAL;
+        return -1;
+    }
+    h->table_hash = hash64(w->table, count * sizeof *w->table, 0);
+    h->header_hash = hash64(h, offsetof(cache_header, header_hash), 0);
+    char pad[HEADER_BYTES] = {0};
+    memcpy(pad, h, sizeof *h);
+    if (fseeko(w->f, 0, SEEK_SET) != 0 || fwrite(pad, 1, sizeof pad, w->f) != sizeof pad ||
+        fwrite(w->table, sizeof *w->table, count, w->f) != count) {
+        int err = errno;
+        dq_err_set(e, "%s: write error: %s", w->at.path, strerror(err));
+        dq_cache_writer_abort(w);
+        errno = err;
+        return -1;
+    }
+    char *path = dq_strdup(w->at.path);
+    int rc = dq_atomic_commit(&w->at);
+    int err = errno;
+    if (rc != 0) dq_err_set(e, "%s: %s", path, strerror(err));
+    free(path);
+    writer_free(w);
+    errno = err;
+    return rc;
+}
+
+void dq_cache_writer_abort(dq_cache_writer *w) {
+    if (!w) return;
+    dq_atomic_abort(&w->at);
+    writer_free(w);
+}
+
 int dq_cache_build(const dq_dataset_spec *spec, dq_source *origin, const char *path,
                    int progress, dq_errbuf *e) {
     int64_t count = dq_spec_count(spec);
     size_t bytes = dq_spec_image_bytes(spec);
-    if (make_parent_dirs(path) < 0) {
-        dq_err_set(e, "%s: cannot create cache directory: %s", path, strerror(errno));
-        return -1;
-    }
-    dq_atomic at;
-    FILE *f = dq_atomic_open(&at, path);
-    if (!f) {
-        dq_err_set(e, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    cache_header h;
-    fill_header(&h, spec, origin);
-    uint64_t *table = dq_malloc((size_t)count * sizeof *table);
+    dq_cache_writer *w = dq_cache_writer_open(spec, origin, path, e);
+    if (!w) return -1;
     int64_t *idx = dq_malloc(CHUNK_IMAGES * sizeof *idx);
     uint8_t *buf = dq_malloc(CHUNK_IMAGES * bytes);
-    int failed = fseeko(f, (off_t)data_offset(h.count), SEEK_SET) != 0;
+    int failed = 0;
     double t0 = dq_now();
     dq_progress bar;
     dq_progress_start(&bar, stderr, 2.0, t0);
@@ -142,38 +235,23 @@ int dq_cache_build(const dq_dataset_spec *spec, dq_source *origin, const char *p
             failed = 2;
             break;
         }
-#pragma omp parallel for
-        for (int64_t i = 0; i < n; i++) table[start + i] = hash64(buf + (size_t)i * bytes, bytes, 0);
-        failed = fwrite(buf, bytes, (size_t)n, f) != (size_t)n;
+        failed = dq_cache_writer_append(w, buf, n, e) != 0;
         double now = dq_now();
         if (progress && dq_progress_due(&bar, now, 0))
             dq_progress_show(&bar, "%s: %s: caching %lld/%lld images (%.0f%%), %.0f s", dq_progname,
                              spec->name, (long long)(start + n), (long long)count,
                              100.0 * (start + n) / count, now - t0);
     }
-    if (!failed) {
-        h.table_hash = hash64(table, (size_t)count * sizeof *table, 0);
-        h.header_hash = hash64(&h, offsetof(cache_header, header_hash), 0);
-        char pad[HEADER_BYTES] = {0};
-        memcpy(pad, &h, sizeof h);
-        failed = fseeko(f, 0, SEEK_SET) != 0 || fwrite(pad, 1, sizeof pad, f) != sizeof pad ||
-                 fwrite(table, sizeof *table, (size_t)count, f) != (size_t)count;
-    }
     dq_progress_clear(&bar); /* "cached ..." or the error sums it up */
-    free(table);
     free(idx);
     free(buf);
-    int err = failed == 2 ? EINVAL : errno;
-    if (failed == 1) dq_err_set(e, "%s: write error: %s", path, strerror(err));
     if (failed) {
-        dq_atomic_abort(&at);
+        int err = failed == 2 ? EINVAL : errno;
+        dq_cache_writer_abort(w);
         errno = err;
         return -1;
     }
-    if (dq_atomic_commit(&at) != 0) {
-        dq_err_set(e, "%s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (dq_cache_writer_finish(w, e) != 0) return -1;
     if (progress)
         fprintf(stderr, "%s: %s: cached %lld images in %.1f s: %s\n", dq_progname, spec->name,
                 (long long)count, dq_now() - t0, path);

@@ -52,6 +52,7 @@ int dq_dataset_open(dq_dataset *d, const dq_dataset_spec *spec, const char *path
 }
 
 void dq_dataset_close(dq_dataset *d) {
+    dq_cache_writer_abort(d->building);
     dq_source_close(d->cache);
     dq_source_close(d->origin);
     free(d->cache_path);
@@ -64,6 +65,30 @@ int dq_dataset_build_cache(dq_dataset *d, int progress, dq_errbuf *e) {
     if (dq_cache_build(&d->spec, d->origin, d->cache_path, progress, e) < 0) return -1;
     d->cache = dq_cache_open(&d->spec, d->origin, d->cache_path, e);
     return d->cache ? 0 : -1;
+}
+
+int dq_dataset_cache_while_reading(dq_dataset *d, dq_errbuf *e) {
+    d->building = dq_cache_writer_open(&d->spec, d->origin, d->cache_path, e);
+    return d->building ? 0 : -1;
+}
+
+/* Hand images just read from origin to the cache being built. */
+static void feed_cache(dq_dataset *d, const int64_t *idx, int64_t n, const uint8_t *images) {
+    int64_t done = dq_cache_writer_done(d->building);
+    int in_order = 1;
+    for (int64_t i = 0; i < n && in_order; i++) in_order = idx[i] == done + i;
+    dq_errbuf e;
+    if (!in_order || dq_cache_writer_append(d->building, images, n, &e) < 0) {
+        if (in_order) dq_warn("%s; going on without a cache", e.msg);
+        dq_cache_writer_abort(d->building);
+        d->building = NULL;
+        return;
+    }
+    if (done + n < dq_spec_count(&d->spec)) return;
+    int rc = dq_cache_writer_finish(d->building, &e);
+    d->building = NULL;
+    if (rc == 0) d->cache = dq_cache_open(&d->spec, d->origin, d->cache_path, &e);
+    if (!d->cache) dq_warn("%s; going on without a cache", e.msg);
 }
 
 typedef struct {
@@ -114,6 +139,8 @@ int dq_dataset_read(dq_dataset *d, const int64_t *idx, int64_t n, uint8_t *out, 
         if (dq_dataset_build_cache(d, 1, e) < 0) return -1;
         return d->cache->read(d->cache, idx, n, out, e);
     }
-    if (d->origin->sequential) return read_sorted(d->origin, &d->spec, idx, n, out, e);
-    return d->origin->read(d->origin, idx, n, out, e);
+    int rc = d->origin->sequential ? read_sorted(d->origin, &d->spec, idx, n, out, e)
+                                   : d->origin->read(d->origin, idx, n, out, e);
+    if (rc == 0 && d->building) feed_cache(d, idx, n, out);
+    return rc;
 }

@@ -39,6 +39,30 @@ else notok "png dump writes 5 files" "$(ls "$T/png")"; fi
 (dsload dsprites --shuffle --repeat --no-cache --batch 32 2>/dev/null; echo $? >"$T/rc") | head -c 300000 >/dev/null
 if [ "$(cat "$T/rc")" = 0 ]; then ok "--repeat ends with the pipe"; else notok "--repeat ends with the pipe" "exit $(cat "$T/rc")"; fi
 
+# A cold pass in index order streams while it caches: the first batch comes at
+# once, and a reader that goes away (or a signal) leaves no cache, no temp file.
+rm -rf "$T/cold"
+start=$(date +%s)
+(XDG_CACHE_HOME=$T/cold dsload shapes3d 2>/dev/null; echo $? >"$T/rc") | head -c 100000 >"$T/first"
+if [ "$(wc -c <"$T/first")" = 100000 ] && [ $(($(date +%s) - start)) -le 5 ]; then ok "cold stream: first image within 5 s"
+else notok "cold stream: first image within 5 s" "$(($(date +%s) - start)) s"; fi
+if [ "$(cat "$T/rc")" = 0 ] && [ -z "$(ls -A "$T/cold/disq")" ]; then ok "closed pipe: no cache, no temp file"
+else notok "closed pipe: no cache, no temp file" "exit $(cat "$T/rc"); $(ls -A "$T/cold/disq")"; fi
+XDG_CACHE_HOME=$T/cold dsload shapes3d >/dev/null 2>/dev/null &
+pid=$!
+i=0
+while [ -z "$(ls -A "$T/cold/disq" 2>/dev/null)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $pid
+wait $pid
+if [ -z "$(ls -A "$T/cold/disq")" ]; then ok "SIGTERM: no cache, no temp file"
+else notok "SIGTERM: no cache, no temp file" "$(ls -A "$T/cold/disq")"; fi
+XDG_CACHE_HOME=$T/cold dsload dsprites --batch 512 2>/dev/null | head -c 20000000 >"$T/streamed"
+dsload dsprites --batch 512 --no-cache 2>/dev/null | head -c 20000000 >"$T/rendered"
+if cmp -s "$T/streamed" "$T/rendered"; then ok "streamed while caching = rendered"; else notok "streamed while caching = rendered"; fi
+XDG_CACHE_HOME=$T/cold timeout 5 dsload shapes3d --split val >/dev/null 2>"$T/err"
+if grep -q 'shapes3d: building the cache first: ETA [0-9]' "$T/err" && [ -z "$(ls -A "$T/cold/disq")" ]
+then ok "--split waits for the cache, with an ETA"; else notok "--split waits for the cache, with an ETA" "$(cat "$T/err")"; fi
+
 # Bad real files: one line, data error, nothing left in the cache.
 head -c 5000 /dev/urandom >"$T/junk.npz"
 check_err "corrupt npz" 65 "junk.npz: not a readable zip archive" dsload mpi3d --source "$T/junk.npz" --all

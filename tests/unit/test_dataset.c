@@ -309,3 +309,70 @@ TEST(failed_cache_build_leaves_no_file) {
     CHECK(count_files(dq_test_tmpdir(), ".tmp.") == 0);
     free(path);
 }
+
+static uint8_t *slurp(const char *path, long *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f || fseek(f, 0, SEEK_END) != 0 || (*len = ftell(f)) < 0) abort();
+    uint8_t *buf = malloc((size_t)*len + 1);
+    rewind(f);
+    if (fread(buf, 1, (size_t)*len, f) != (size_t)*len) abort();
+    fclose(f);
+    return buf;
+}
+
+/* Reads n images of an in-order pass from `start`, as dsload --all does. */
+static int read_run(dq_dataset *d, int64_t start, int64_t n, uint8_t *out, dq_errbuf *e) {
+    int64_t idx[64];
+    for (int64_t i = 0; i < n; i++) idx[i] = start + i;
+    return dq_dataset_read(d, idx, n, out, e);
+}
+
+/* A pass in index order streams its images while it writes the cache: the
+ * cache appears only at the end, byte for byte the one a build writes, and
+ * an unfinished or out-of-order pass leaves no file at all. */
+TEST(cache_written_while_reading) {
+    use_tmp_cache();
+    int sizes[5] = {3, 2, 2, 3, 2};
+    dq_dataset_spec s = shrunk("dsprites", sizes);
+    int64_t n = dq_spec_count(&s);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/disq", dq_test_tmpdir());
+    dq_dataset d;
+    dq_errbuf e;
+    CHECK(dq_dataset_open(&d, &s, NULL, 1, &e) == 0 && !d.cache);
+    CHECK_MSG(dq_dataset_build_cache(&d, 0, &e) == 0, "%s", e.msg);
+    long built_len, streamed_len;
+    uint8_t *built = slurp(d.cache_path, &built_len);
+    CHECK(unlink(d.cache_path) == 0);
+    dq_dataset_close(&d);
+
+    uint8_t *got = malloc((size_t)n * 4096);
+    CHECK(dq_dataset_open(&d, &s, NULL, 1, &e) == 0 && !d.cache);
+    CHECK_MSG(dq_dataset_cache_while_reading(&d, &e) == 0, "%s", e.msg);
+    int64_t runs[] = {5, 1, 64, 2};
+    for (int64_t start = 0, r = 0; start < n; start += runs[r % 4], r++) {
+        int64_t m = n - start < runs[r % 4] ? n - start : runs[r % 4];
+        CHECK(!d.cache && access(d.cache_path, F_OK) != 0);
+        CHECK(read_run(&d, start, m, got + (size_t)start * 4096, &e) == 0);
+    }
+    CHECK(d.cache && !d.building && count_files(dir, ".tmp.") == 0);
+    uint8_t *streamed = slurp(d.cache_path, &streamed_len);
+    CHECK(streamed_len == built_len && !memcmp(built, streamed, (size_t)built_len));
+    CHECK(!memcmp(got, built + built_len - n * 4096, (size_t)n * 4096));
+    CHECK(unlink(d.cache_path) == 0);
+    dq_dataset_close(&d);
+
+    /* Closed half way (a reader that went away), or read out of order. */
+    for (int order = 0; order < 2; order++) {
+        CHECK(dq_dataset_open(&d, &s, NULL, 1, &e) == 0);
+        CHECK(dq_dataset_cache_while_reading(&d, &e) == 0 && count_files(dir, ".tmp.") == 1);
+        CHECK(read_run(&d, 0, 10, got, &e) == 0);
+        if (order) CHECK(read_run(&d, 20, 10, got, &e) == 0 && !d.building);
+        if (order) CHECK(count_files(dir, ".tmp.") == 0);
+        dq_dataset_close(&d);
+        CHECK(count_files(dir, ".tmp.") == 0 && count_files(dir, ".cache") == 0);
+    }
+    free(built);
+    free(streamed);
+    free(got);
+}
