@@ -108,8 +108,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o 
 	$(CC) $(LDFLAGS) $< $(BUILD)/obj/tests/unit/harness.o $(LIBDISQ) $(LDLIBS) -o $@
 
 # libFuzzer target for the stream reader (clang only).
-FUZZ_SRC = tests/fuzz/fuzz_stream.c lib/core/stream.c lib/core/util.c
-$(BUILD)/fuzz/fuzz_stream: $(FUZZ_SRC) lib/core/stream.h lib/core/util.h
+FUZZ_SRC = tests/fuzz/fuzz_stream.c lib/core/stream.c lib/core/util.c lib/core/progress.c
+$(BUILD)/fuzz/fuzz_stream: $(FUZZ_SRC) lib/core/stream.h lib/core/util.h lib/core/progress.h
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined \
 	    $(FUZZ_SRC) -lmsgpackc -lm -o $@
