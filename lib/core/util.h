@@ -47,6 +47,10 @@ void *dq_realloc(void *p, size_t n);
 void *dq_alloc_aligned(size_t n);
 char *dq_strdup(const char *s);
 
+/* Index of the first NaN or infinite value of v[0..n), or -1 when all are
+ * finite: the check of every tool that computes with a float field. */
+int64_t dq_first_nonfinite(const float *v, int64_t n);
+
 /* Checked size arithmetic: returns 0 and sets *out on success, -1 on overflow. */
 int dq_mul_size(size_t a, size_t b, size_t *out);
 

@@ -120,13 +120,13 @@ static int take_latent(dq_metric_input *o, const dq_tensor *t, const char *name,
     const int64_t n = dq_tensor_numel(t);
     float *all = dq_malloc((size_t)n * sizeof *all + 1);
     dq_tensor_to_f32(t, all);
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(all[i])) {
-            dq_err_set(e, "batch %lld: %s[%lld][%d] is %s; metrics need finite latents", (long long)batch_no,
-                       name, (long long)(i / d), (int)(i % d), isnan(all[i]) ? "NaN" : "infinite");
-            free(all);
-            return -1;
-        }
+    const int64_t i = dq_first_nonfinite(all, n);
+    if (i >= 0) {
+        dq_err_set(e, "batch %lld: %s[%lld][%d] is %s; metrics need finite latents", (long long)batch_no,
+                   name, (long long)(i / d), (int)(i % d), isnan(all[i]) ? "NaN" : "infinite");
+        free(all);
+        return -1;
+    }
     if (keep > 0) {
         o->latent = grow_rows(o->latent, cap, o->rows + keep, (size_t)d * sizeof *o->latent);
         memcpy(o->latent + o->rows * d, all, (size_t)(keep * d) * sizeof *all);

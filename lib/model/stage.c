@@ -75,10 +75,10 @@ int dq_stage_next_or_die(dq_stage *s) {
 static void check_finite_or_die(const dq_stage *s, const char *name, const dq_tensor *t) {
     const float *v = t->data;
     const int64_t n = dq_tensor_numel(t), width = t->shape[0] ? n / t->shape[0] : 1;
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            dq_die(DQ_EXIT_DATA, "stdin: batch %lld: field '%s' row %lld holds %s; %s takes finite values", s->batch,
-                   name, (long long)(i / width), isnan(v[i]) ? "NaN" : "an infinity", s->ckpt);
+    const int64_t i = dq_first_nonfinite(v, n);
+    if (i >= 0)
+        dq_die(DQ_EXIT_DATA, "stdin: batch %lld: field '%s' row %lld holds %s; %s takes finite values", s->batch,
+               name, (long long)(i / width), isnan(v[i]) ? "NaN" : "an infinity", s->ckpt);
 }
 
 dq_tensor *dq_stage_field_or_die(dq_stage *s, const char *name, dq_dtype dtype, int ninner,

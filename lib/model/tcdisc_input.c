@@ -64,10 +64,10 @@ static int check_codes(latents_read *a, const dq_tensor *t, const char *src, dq_
 static int check_finite(latents_read *a, const dq_tensor *t, const char *src, dq_errbuf *e) {
     const float *v = t->data;
     const int64_t width = (int64_t)a->d * a->k;
-    for (int64_t i = 0; i < dq_tensor_numel(t); i++)
-        if (!isfinite(v[i]))
-            return refuse(e, src, a->batch, "field '%s' row %lld holds %s; the estimate takes finite values",
-                          a->field, (long long)(i / width), isnan(v[i]) ? "NaN" : "an infinity");
+    const int64_t i = dq_first_nonfinite(v, dq_tensor_numel(t));
+    if (i >= 0)
+        return refuse(e, src, a->batch, "field '%s' row %lld holds %s; the estimate takes finite values",
+                      a->field, (long long)(i / width), isnan(v[i]) ? "NaN" : "an infinity");
     return 0;
 }
 
