@@ -17,7 +17,7 @@ MARCH ?= native
 CFLAGS = -std=c11 -O2 -g -march=$(MARCH) -Wall -Wextra -Werror -D_GNU_SOURCE -fopenmp \
          -Ilib $(HDF5_CFLAGS) -MMD -MP
 LDFLAGS = -fopenmp
-LDLIBS = $(HDF5_LIBS) -lzip -lpng -lz -lmsgpackc -lopenblas -lm -lpthread
+LDLIBS = $(HDF5_LIBS) -lzip -lpng -lz -lmsgpackc -ldnnl -lopenblas -lm -lpthread
 
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -118,7 +118,7 @@ fuzz: $(BUILD)/fuzz/fuzz_stream
 # Debian packages the build, the tests and the examples need.  Installed only
 # when missing, so a prepared machine pays nothing.
 DEB_PACKAGES = gcc g++ make pkg-config libmsgpack-dev libpng-dev libhdf5-dev libzip-dev \
-               zlib1g-dev libopenblas-dev parallel clang libclang-rt-14-dev \
+               zlib1g-dev libopenblas-dev libdnnl-dev parallel clang libclang-rt-14-dev \
                python3 python3-numpy python3-msgpack
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \

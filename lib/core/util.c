@@ -118,6 +118,13 @@ void *dq_alloc_aligned(size_t n) {
     return p;
 }
 
+void dq_buf_reserve(float **buf, size_t *cap, size_t n) {
+    if (n <= *cap) return;
+    free(*buf);
+    *buf = dq_alloc_aligned(n * sizeof(float));
+    *cap = n;
+}
+
 char *dq_strdup(const char *s) {
     size_t n = strlen(s) + 1;
     char *p = dq_malloc(n);

@@ -45,6 +45,8 @@ void *dq_malloc(size_t n);
 void *dq_calloc(size_t n, size_t size);
 void *dq_realloc(void *p, size_t n);
 void *dq_alloc_aligned(size_t n);
+/* Grow a buffer to hold at least n floats (64-byte aligned, contents lost). */
+void dq_buf_reserve(float **buf, size_t *cap, size_t n);
 char *dq_strdup(const char *s);
 
 /* Index of the first NaN or infinite value of v[0..n), or -1 when all are

@@ -262,7 +262,4 @@ void dq_model_free(dq_model *mdl);
 /* dq_params_to_device of the model's tensors. */
 void dq_model_to_device(dq_model *mdl);
 
-/* Grow a buffer to hold at least n floats (64-byte aligned, contents lost). */
-void dq_buf_reserve(float **buf, size_t *cap, size_t n);
-
 #endif

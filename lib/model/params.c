@@ -101,13 +101,6 @@ void dq_params_download(dq_param_set *P) {
     if (P->dev_values) op_download(P->values, P->dev_values, dq_params_block_floats(P) * sizeof(float));
 }
 
-void dq_buf_reserve(float **buf, size_t *cap, size_t n) {
-    if (n <= *cap) return;
-    free(*buf);
-    *buf = dq_alloc_aligned(n * sizeof(float));
-    *cap = n;
-}
-
 dq_layer dq_layer_add(dq_param_set *P, int group, const char *prefix, int cin, int cout, int k) {
     char name[160];
     dq_layer L = {0, 0, cin, cout, k};

@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "nn/nn_bf16.h"
 
 /* Whether op_graph_begin started a recording, and how many graphs ran
  * (always 0 without CUDA). */
 static int recording;
 static long graph_launches;
+/* On the CPU: whether the GEMM layers compute in bf16 (nn_bf16.h). */
+static int cpu_bf16;
 
 #ifdef DISQ_CUDA
 #include "nn/nn_cuda.h"
@@ -149,6 +152,7 @@ int op_on_gpu(void) {
 }
 
 void op_use_cpu(void) {
+    cpu_bf16 = 0;
 #ifdef DISQ_CUDA
     if (!gpu) return;
     nncu_free(gpu_values);
@@ -180,6 +184,11 @@ void op_use_cuda(dq_precision precision) {
 #endif
 }
 
+void op_use_cpu_bf16(void) {
+    op_use_cpu();
+    cpu_bf16 = 1;
+}
+
 int op_resolve_or_die(const char *device, const char *precision, dq_precision *prec) {
     dq_device dev;
     dq_errbuf e;
@@ -190,7 +199,12 @@ int op_resolve_or_die(const char *device, const char *precision, dq_precision *p
 
 void op_select_or_die(const char *device, const char *precision) {
     dq_precision prec;
-    if (!op_resolve_or_die(device, precision, &prec)) return;
+    if (!op_resolve_or_die(device, precision, &prec)) {
+        if (prec != DQ_PRECISION_BF16) return;
+        fprintf(stderr, "%s: computing on the CPU in bf16 (%s)\n", dq_progname, nn_bf16_how());
+        op_use_cpu_bf16();
+        return;
+    }
     char desc[256];
     dq_cuda_probe(desc, sizeof desc);
     fprintf(stderr, "%s: computing on %s (%s)\n", dq_progname, desc, dq_precision_name(prec));
@@ -382,13 +396,14 @@ void op_adam_step(op_adam *dev, dq_adam *host, double lr) {
 /* Shapes that tell a profile's rows apart (static: one at a time). */
 static const char *conv_shape(const nn_conv *c) {
     static char s[64];
-    snprintf(s, sizeof s, "n=%d %dx%dx%d->%d %dx%d/%d", c->n, c->h, c->w, c->cin, c->cout, c->kh, c->kw, c->stride);
+    snprintf(s, sizeof s, "n=%d %dx%dx%d->%d %dx%d/%d%s", c->n, c->h, c->w, c->cin, c->cout, c->kh, c->kw, c->stride,
+             cpu_bf16 ? " bf16" : "");
     return s;
 }
 
 static const char *linear_shape(int n, int in, int out) {
     static char s[48];
-    snprintf(s, sizeof s, "n=%d %d->%d", n, in, out);
+    snprintf(s, sizeof s, "n=%d %d->%d%s", n, in, out, cpu_bf16 ? " bf16" : "");
     return s;
 }
 
@@ -407,37 +422,44 @@ void op_scale_add(float *y, float a, const float *x, size_t n) {
 }
 
 void op_conv2d_forward(const nn_conv *c, const float *x, const float *w, const float *b, float *y) {
-    TIMED(conv_shape(c), nncu_conv2d_forward(gpu, c, x, w, b, y), nn_conv2d_forward(c, x, w, b, y));
+    TIMED(conv_shape(c), nncu_conv2d_forward(gpu, c, x, w, b, y),
+          cpu_bf16 ? nn_bf16_conv2d_forward(c, x, w, b, y)
+          : nn_conv2d_forward(c, x, w, b, y));
 }
 
 void op_conv2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
                         float *dx, float *dw, float *db) {
     TIMED(conv_shape(c), nncu_conv2d_backward(gpu, c, x, w, dy, dx, dw, db),
-             nn_conv2d_backward(c, x, w, dy, dx, dw, db));
+             cpu_bf16 ? nn_bf16_conv2d_backward(c, x, w, dy, dx, dw, db)
+             : nn_conv2d_backward(c, x, w, dy, dx, dw, db));
 }
 
 void op_conv_transpose2d_forward(const nn_conv *c, const float *x, const float *w, const float *b,
                                  float *y) {
     TIMED(conv_shape(c), nncu_conv_transpose2d_forward(gpu, c, x, w, b, y),
-          nn_conv_transpose2d_forward(c, x, w, b, y));
+          cpu_bf16 ? nn_bf16_conv_transpose2d_forward(c, x, w, b, y)
+          : nn_conv_transpose2d_forward(c, x, w, b, y));
 }
 
 void op_conv_transpose2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
                                   float *dx, float *dw, float *db) {
     TIMED(conv_shape(c), nncu_conv_transpose2d_backward(gpu, c, x, w, dy, dx, dw, db),
-          nn_conv_transpose2d_backward(c, x, w, dy, dx, dw, db));
+          cpu_bf16 ? nn_bf16_conv_transpose2d_backward(c, x, w, dy, dx, dw, db)
+          : nn_conv_transpose2d_backward(c, x, w, dy, dx, dw, db));
 }
 
 void op_linear_forward(int n, int in, int out, const float *x, const float *w, const float *b,
                        float *y) {
     TIMED(linear_shape(n, in, out), nncu_linear_forward(gpu, n, in, out, x, w, b, y),
-          nn_linear_forward(n, in, out, x, w, b, y));
+          cpu_bf16 ? nn_bf16_linear_forward(n, in, out, x, w, b, y)
+          : nn_linear_forward(n, in, out, x, w, b, y));
 }
 
 void op_linear_backward(int n, int in, int out, const float *x, const float *w, const float *dy,
                         float *dx, float *dw, float *db) {
     TIMED(linear_shape(n, in, out), nncu_linear_backward(gpu, n, in, out, x, w, dy, dx, dw, db),
-             nn_linear_backward(n, in, out, x, w, dy, dx, dw, db));
+             cpu_bf16 ? nn_bf16_linear_backward(n, in, out, x, w, dy, dx, dw, db)
+             : nn_linear_backward(n, in, out, x, w, dy, dx, dw, db));
 }
 
 void op_relu_forward(const float *x, float *y, size_t n) {

@@ -38,12 +38,17 @@ int op_on_gpu(void);
  * again on the CPU.  Switching leaves the buffers made before it on the old
  * device: tests that compare the devices switch between whole runs. */
 void op_use_cuda(dq_precision precision);
+/* Every later op_* call runs on the CPU in float (op_use_cpu) or with its
+ * convolutions and linear layers in bf16 (op_use_cpu_bf16, nn_bf16.h). */
 void op_use_cpu(void);
+void op_use_cpu_bf16(void);
 /* Resolve a tool's --device and --precision (NULL: auto, tf32): 1 when it
- * is to run on the GPU in *prec, 0 on the CPU.  Dies with a usage error
- * naming the bad argument. */
+ * is to run on the GPU in *prec, 0 on the CPU (where tf32 computes as
+ * fp32: the CPU has no TF32 arithmetic).  Dies with a usage error naming
+ * the bad argument. */
 int op_resolve_or_die(const char *device, const char *precision, dq_precision *prec);
-/* op_resolve_or_die, then select the device, named on stderr when the GPU. */
+/* op_resolve_or_die, then select the device and precision, named on stderr
+ * unless the CPU in fp32. */
 void op_select_or_die(const char *device, const char *precision);
 /* Waits for the queued work (nothing on the CPU). */
 void op_sync(void);
