@@ -3,9 +3,12 @@
  * (dx + dw + db) and an sgemm of exactly the conv's GEMM shape
  * [N*OH*OW x Cin*kh*kw] x [Cin*kh*kw x Cout], and prints GFLOP/s and the
  * ratio conv/sgemm (1.0 = no overhead beyond the GEMM itself; above 1 when
- * the conv's cache-sized chunks beat one big multithreaded sgemm).  The
- * first layer (3 input channels) is timed without the input gradient.
- * Usage: bench_nn [BATCH] (default 32). */
+ * the conv's cache-sized chunks beat one big multithreaded sgemm).  Then
+ * the same convolution through oneDNN in float (nn_dnnl.h) and in bf16
+ * (nn_bf16.h: oneDNN's bf16, or its emulation where the processor has no
+ * bf16 layers), with their speed-ups over nn.h's, rounding and reorders
+ * included.  The first layer (3 input channels) is timed without the input
+ * gradient.  Usage: bench_nn [BATCH] (default 32). */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,8 @@
 #include <unistd.h>
 
 #include "nn/nn.h"
+#include "nn/nn_bf16.h"
+#include "nn/nn_dnnl.h"
 #include "core/rng.h"
 #include "core/util.h"
 
@@ -59,6 +64,21 @@ static void bench(int n, int hw, int cin, int cout, int k) {
            "bwd %6.1f GF/s (%.2f x sgemm)  sgemm %6.1f GF/s\n",
            k, k, n, hw, hw, cin, cout, flops / tf * 1e-9, tg / tf, 2 * flops / tb * 1e-9,
            2 * tg / tb, flops / tg * 1e-9);
+    float *skip_dx = cin == 3 ? NULL : dx;
+    double df, db_, bf, bb;
+    nn_dnnl_conv2d_forward(NN_DNNL_F32, &g, x, w, b, y); /* makes the primitives */
+    nn_dnnl_conv2d_backward(NN_DNNL_F32, &g, x, w, dy, skip_dx, dw, db);
+    BEST_OF(5, df, nn_dnnl_conv2d_forward(NN_DNNL_F32, &g, x, w, b, y));
+    BEST_OF(5, db_, nn_dnnl_conv2d_backward(NN_DNNL_F32, &g, x, w, dy, skip_dx, dw, db));
+    nn_bf16_conv2d_forward(&g, x, w, b, y);
+    nn_bf16_conv2d_backward(&g, x, w, dy, skip_dx, dw, db);
+    BEST_OF(5, bf, nn_bf16_conv2d_forward(&g, x, w, b, y));
+    BEST_OF(5, bb, nn_bf16_conv2d_backward(&g, x, w, dy, skip_dx, dw, db));
+    const char *impl = nn_dnnl_conv_impl(NN_DNNL_F32, &g, 0), *impl16 = nn_dnnl_conv_impl(NN_DNNL_BF16, &g, 0);
+    printf("    oneDNN f32 (%s)  fwd %6.1f GF/s (%.2f x nn)  bwd %6.1f GF/s (%.2f x nn)\n", impl,
+           flops / df * 1e-9, tf / df, 2 * flops / db_ * 1e-9, tb / db_);
+    printf("    bf16 (%s)  fwd %6.1f GF/s (%.2f x nn)  bwd %6.1f GF/s (%.2f x nn)\n",
+           impl16 ? impl16 : "emulated", flops / bf * 1e-9, tf / bf, 2 * flops / bb * 1e-9, tb / bb);
     free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db), free(a), free(c);
 }
 
