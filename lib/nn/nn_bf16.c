@@ -34,37 +34,47 @@ static const float *rounded(float **buf, size_t *cap, const float *x, size_t n) 
 static size_t conv_in(const nn_conv *c) { return (size_t)c->n * c->h * c->w * c->cin; }
 static size_t conv_weights(const nn_conv *c) { return (size_t)c->cout * c->cin * c->kh * c->kw; }
 
-void nn_bf16_conv2d_forward(const nn_conv *c, const float *x, const float *w, const float *b, float *y) {
-    if (nn_dnnl_conv2d_forward(NN_DNNL_BF16, c, x, w, b, y) == 0) return;
+typedef void (*conv_forward_fn)(const nn_conv *, const float *, const float *, const float *, float *);
+typedef void (*conv_backward_fn)(const nn_conv *, const float *, const float *, const float *, float *, float *,
+                                 float *);
+
+/* The float layer on rounded operands (rows: the output pixels of the batch). */
+static void emulate_conv_forward(conv_forward_fn forward, const nn_conv *c, const float *x, const float *w,
+                                 const float *b, float *y) {
     const float *xr = rounded(&x_rounded, &x_cap, x, conv_in(c));
-    nn_conv2d_forward(c, xr, rounded(&w_rounded, &w_cap, w, conv_weights(c)), b, y);
+    forward(c, xr, rounded(&w_rounded, &w_cap, w, conv_weights(c)), b, y);
+}
+
+static void emulate_conv_backward(conv_backward_fn backward, size_t rows, const nn_conv *c, const float *x,
+                                  const float *w, const float *dy, float *dx, float *dw, float *db) {
+    if (db) nn_sum_rows_add(dy, rows, c->cout, db);
+    const float *dyr = rounded(&dy_rounded, &dy_cap, dy, rows * c->cout);
+    backward(c, dw ? rounded(&x_rounded, &x_cap, x, conv_in(c)) : NULL,
+             dx ? rounded(&w_rounded, &w_cap, w, conv_weights(c)) : NULL, dyr, dx, dw, NULL);
+}
+
+void nn_bf16_conv2d_forward(const nn_conv *c, const float *x, const float *w, const float *b, float *y) {
+    if (nn_dnnl_conv2d_forward(NN_DNNL_BF16, c, x, w, b, y) != 0) emulate_conv_forward(nn_conv2d_forward, c, x, w, b, y);
 }
 
 void nn_bf16_conv2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy, float *dx,
                              float *dw, float *db) {
     if (nn_dnnl_conv2d_backward(NN_DNNL_BF16, c, x, w, dy, dx, dw, db) == 0) return;
     size_t rows = (size_t)c->n * nn_conv2d_out_h(c) * nn_conv2d_out_w(c);
-    if (db) nn_sum_rows_add(dy, rows, c->cout, db);
-    const float *dyr = rounded(&dy_rounded, &dy_cap, dy, rows * c->cout);
-    nn_conv2d_backward(c, dw ? rounded(&x_rounded, &x_cap, x, conv_in(c)) : NULL,
-                       dx ? rounded(&w_rounded, &w_cap, w, conv_weights(c)) : NULL, dyr, dx, dw, NULL);
+    emulate_conv_backward(nn_conv2d_backward, rows, c, x, w, dy, dx, dw, db);
 }
 
 void nn_bf16_conv_transpose2d_forward(const nn_conv *c, const float *x, const float *w, const float *b,
                                       float *y) {
-    if (nn_dnnl_conv_transpose2d_forward(NN_DNNL_BF16, c, x, w, b, y) == 0) return;
-    const float *xr = rounded(&x_rounded, &x_cap, x, conv_in(c));
-    nn_conv_transpose2d_forward(c, xr, rounded(&w_rounded, &w_cap, w, conv_weights(c)), b, y);
+    if (nn_dnnl_conv_transpose2d_forward(NN_DNNL_BF16, c, x, w, b, y) != 0)
+        emulate_conv_forward(nn_conv_transpose2d_forward, c, x, w, b, y);
 }
 
 void nn_bf16_conv_transpose2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
                                        float *dx, float *dw, float *db) {
     if (nn_dnnl_conv_transpose2d_backward(NN_DNNL_BF16, c, x, w, dy, dx, dw, db) == 0) return;
     size_t rows = (size_t)c->n * nn_conv_transpose2d_out_h(c) * nn_conv_transpose2d_out_w(c);
-    if (db) nn_sum_rows_add(dy, rows, c->cout, db);
-    const float *dyr = rounded(&dy_rounded, &dy_cap, dy, rows * c->cout);
-    nn_conv_transpose2d_backward(c, dw ? rounded(&x_rounded, &x_cap, x, conv_in(c)) : NULL,
-                                 dx ? rounded(&w_rounded, &w_cap, w, conv_weights(c)) : NULL, dyr, dx, dw, NULL);
+    emulate_conv_backward(nn_conv_transpose2d_backward, rows, c, x, w, dy, dx, dw, db);
 }
 
 void nn_bf16_linear_forward(int n, int in, int out, const float *x, const float *w, const float *b, float *y) {
