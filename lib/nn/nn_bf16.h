@@ -7,11 +7,12 @@
  * gradient is the float sum of the float dy.  Master weights, Adam state and
  * every other layer stay float.
  *
- * They run on oneDNN's bf16 layers (nn_dnnl.h) where the processor has them
- * (AMX or AVX512-BF16); elsewhere, and for any shape oneDNN does not
- * implement, the operands are rounded here and nn.h's float layers compute
- * the same products, so the values agree to float rounding on every
- * processor and only the speed differs. */
+ * They run on oneDNN's bf16 layers (nn_dnnl.h) where it has them (AVX-512
+ * processors; fast on AMX or AVX512-BF16 units); elsewhere, and for any shape
+ * oneDNN does not implement, the operands are rounded here and nn.h's float
+ * layers compute the same products, so the values agree to float rounding
+ * on every processor (but for float subnormals, which oneDNN flushes to
+ * zero) and only the speed differs. */
 #ifndef DISQ_NN_BF16_H
 #define DISQ_NN_BF16_H
 

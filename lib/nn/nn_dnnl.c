@@ -351,7 +351,7 @@ typedef struct {
     dnnl_primitive_t fwd, data, weights;
 } linear_prims;
 
-static linear_prims *linears;
+static linear_prims **linears;
 static int nlinears;
 
 static dnnl_primitive_t make_matmul(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b,
@@ -364,10 +364,9 @@ static dnnl_primitive_t make_matmul(const dnnl_memory_desc_t *a, const dnnl_memo
 static linear_prims *linear_lookup(nn_dnnl_type t, int n, int in, int out) {
     int key[4] = {t, n, in, out};
     for (int i = 0; i < nlinears; i++)
-        if (memcmp(linears[i].key, key, sizeof key) == 0) return &linears[i];
+        if (memcmp(linears[i]->key, key, sizeof key) == 0) return linears[i];
     start();
-    linears = dq_realloc(linears, (size_t)(nlinears + 1) * sizeof *linears);
-    linear_prims *p = &linears[nlinears++];
+    linear_prims *p = dq_malloc(sizeof *p);
     memcpy(p->key, key, sizeof key);
     dnnl_data_type_t type = data_type(t);
     p->x = desc(2, (dnnl_dims_t){n, in}, type, dnnl_ab);
@@ -382,6 +381,8 @@ static linear_prims *linear_lookup(nn_dnnl_type t, int n, int in, int out) {
     p->fwd = make_matmul(&p->x, &p->w_t, &p->bias, &p->y, 0);
     p->data = make_matmul(&p->dy, &p->w, NULL, &p->dx, 0);
     p->weights = make_matmul(&p->dy_t, &p->x, NULL, &p->dw, 1);
+    linears = dq_realloc(linears, (size_t)(nlinears + 1) * sizeof *linears);
+    linears[nlinears++] = p;
     return p;
 }
 

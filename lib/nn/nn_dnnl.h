@@ -9,10 +9,12 @@
  * (nn_sum_rows_add, as in nn.h).  With NN_DNNL_F32 they are oneDNN's float
  * layers, an alternative to nn.h's im2col and OpenBLAS.
  *
- * oneDNN computes bf16 products on AMX or AVX512-BF16 units and has no bf16
- * layers for older processors (nor under ONEDNN_MAX_CPU_ISA below them):
- * every function returns -1, having written nothing, when oneDNN has no
- * implementation of it for this processor, else 0.  Each shape's primitives
+ * oneDNN has bf16 layers on processors with AVX-512: on AMX or AVX512-BF16
+ * units, else (plain AVX512_CORE) emulating those instructions; none for
+ * older processors (nor under ONEDNN_MAX_CPU_ISA below AVX512_CORE).  Every
+ * function returns -1, having written nothing, when oneDNN has no
+ * implementation of it for this processor, else 0.  oneDNN's conversions
+ * flush float subnormals to zero where nn_bf16.h's emulation rounds them.  Each shape's primitives
  * are made at its first call and kept for the process, so first calls are
  * slow.  Deterministic on one machine and thread count.  Called from one
  * thread, as nn.h. */

@@ -7,8 +7,8 @@
  * rounded inputs are exact in float, so again only the order differs; a
  * missing or truncating rounding, a wrong layout or operand fails by far),
  * and their bias gradients equal the float sums of the unrounded dy.  Where
- * oneDNN has no bf16 layers (processors without AVX512-BF16 or AMX, or
- * ONEDNN_MAX_CPU_ISA below them) nn_dnnl_* say so and write nothing, and
+ * oneDNN has no bf16 layers (processors without AVX-512, or
+ * ONEDNN_MAX_CPU_ISA below AVX512_CORE) nn_dnnl_* say so and write nothing, and
  * nn_bf16_* give the same values through their emulation.  Gradients
  * accumulate onto what their buffers held; NULL outputs are skipped; a
  * second run repeats bitwise. */
@@ -127,13 +127,16 @@ static void reference_backward(const conv_case *k, const float *x, const float *
 
 /* The convolutions of the networks: 3x3 and 1x1 of the residual encoder,
  * its 3-channel stem, strided 4x4 convolutions and transposed ones of
- * Friede et al.'s, and an odd size whose last row a stride skips. */
+ * Friede et al.'s, and strided ones whose stride leaves a remainder (the
+ * last rows unread). */
 static const conv_case conv_cases[] = {
     {"3x3", {.n = 3, .h = 9, .w = 7, .cin = 5, .cout = 6, .kh = 3, .kw = 3, .stride = 1, .pad = 1}, 0},
     {"1x1", {.n = 2, .h = 5, .w = 5, .cin = 7, .cout = 4, .kh = 1, .kw = 1, .stride = 1, .pad = 0}, 0},
     {"stem", {.n = 2, .h = 8, .w = 8, .cin = 3, .cout = 16, .kh = 3, .kw = 3, .stride = 1, .pad = 1}, 0},
     {"4x4/2", {.n = 2, .h = 8, .w = 8, .cin = 3, .cout = 8, .kh = 4, .kw = 4, .stride = 2, .pad = 1}, 0},
     {"3x3/2 odd", {.n = 2, .h = 9, .w = 9, .cin = 4, .cout = 5, .kh = 3, .kw = 3, .stride = 2, .pad = 1}, 0},
+    {"3x3/2 remainder", {.n = 2, .h = 8, .w = 7, .cin = 4, .cout = 5, .kh = 3, .kw = 3, .stride = 2, .pad = 1}, 0},
+    {"3x3/2 last row skipped", {.n = 2, .h = 8, .w = 8, .cin = 4, .cout = 5, .kh = 3, .kw = 3, .stride = 2, .pad = 0}, 0},
     {"transposed 4x4/2", {.n = 2, .h = 4, .w = 4, .cin = 6, .cout = 3, .kh = 4, .kw = 4, .stride = 2, .pad = 1}, 1},
     {"transposed 3x3/1", {.n = 2, .h = 5, .w = 6, .cin = 4, .cout = 5, .kh = 3, .kw = 3, .stride = 1, .pad = 1}, 1},
 };
