@@ -1,32 +1,56 @@
 # common.mk: what the experiments share (included by table1/, table2/, gapst/).
 #
-#   make [DATASET=shapes3d] [SEEDS="1 2 3"] [JOBS=1] [SSHLOGINFILE=hosts] [QUICK=1] [OUT=dir]
+#   make [DATASET=shapes3d] [SEEDS="1 2 3"] [JOBS=1] [SSHLOGINFILE=hosts]
+#        [SCALE=paper|cpu|quick] [QUICK=1] [OUT=dir]
 #
 # Runs go through GNU parallel: JOBS runs at a time on this machine (one per
 # GPU is a good start), or spread over the hosts of SSHLOGINFILE (parallel's
 # --sshloginfile: one "N/host" line each; every host needs disq built at the
 # same path and OUT on a shared file system).  Finished runs are skipped and
 # killed ones resume, so running make again after an interruption only does
-# what is left.  QUICK=1 is a smoke-sized version for a 2-core CPU.
+# what is left.
+#
+# SCALE chooses the size of every run:
+#   paper  (default) the reference: n = m = 128, 50k iterations of 512 for the
+#          Factor models, 100k of 256 for the others, scored on 15000 samples.
+#   cpu    a small network for a 2-core CPU, about ten minutes a model
+#          (n = 16, m = 64, 2000 iterations of 32 for the Factor models, of 16
+#          for the others, schedules scaled to 2000 iterations; scored on 10000
+#          samples).  Its results go under OUT=cpu/ unless OUT is given.  The
+#          sweeps that chose it are in examples/cpu-sweeps/.
+#   quick  (also QUICK=1) a smoke test: 20 iterations, numbers that mean nothing.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 BIN ?= $(TOP)/build/bin
-OUT ?= $(CURDIR)
+QUICK ?= 0
+SCALE ?= $(if $(filter 1,$(QUICK)),quick,paper)
+OUT ?= $(if $(filter cpu,$(SCALE)),$(CURDIR)/cpu,$(CURDIR))
 RUNS = $(OUT)/runs
 DATASET ?= shapes3d
 SEEDS ?= 1
 JOBS ?= 1
 SSHLOGINFILE ?=
-QUICK ?= 0
 
-ifeq ($(QUICK),1)
+BATCH =
+ifeq ($(SCALE),quick)
 STEPS = 20
 SMALL = --width 8 --dense 32 --batch 16 --disc-hidden 64 --init-std 0.05 --lr 2e-3
 EVAL_N = 600
 EVAL_TRAIN = 400
 EVAL_TEST = 200
 DSLOAD_OPTS = --no-cache
-else
+else ifeq ($(SCALE),cpu)
+# BATCH is the Factor models' (both halves); run_one.sh gives the others half
+# of it, as the reference does (512 and 256)
+STEPS = 2000
+BATCH = 32
+SMALL = --width 16 --dense 64 --disc-hidden 256 --init-std 0.05 --lr 2e-3 --lr-min 1e-5 \
+        --lr-period 2000 --tau-rate 5e-4
+EVAL_N = 10000
+EVAL_TRAIN = 7500
+EVAL_TEST = 2500
+DSLOAD_OPTS = --no-cache
+else ifeq ($(SCALE),paper)
 # the paper's protocol: DCI on 10000 + 5000 samples, MIG/InfoMEC on 10000
 STEPS =
 SMALL =
@@ -34,10 +58,12 @@ EVAL_N = 15000
 EVAL_TRAIN = 10000
 EVAL_TEST = 5000
 DSLOAD_OPTS =
+else
+$(error SCALE=$(SCALE): one of paper, cpu, quick)
 endif
 
 # what run_one.sh reads, exported here and passed to remote hosts by parallel
-RUN_ENV = BIN RUNS DATASET STEPS SMALL EVAL_N EVAL_TRAIN EVAL_TEST DSLOAD_OPTS METRICS GAPST
+RUN_ENV = BIN RUNS DATASET STEPS BATCH SMALL EVAL_N EVAL_TRAIN EVAL_TEST DSLOAD_OPTS METRICS GAPST
 export $(RUN_ENV)
 
 EXAMPLES = $(TOP)/examples

@@ -8,7 +8,9 @@
 # every result file is written under a temporary name and renamed.
 #
 # Environment (set by common.mk): BIN, RUNS, DATASET, STEPS (empty: train's
-# reference default), SMALL (size options of QUICK=1), EVAL_N, EVAL_TRAIN,
+# reference default), BATCH (empty: train's default; else the Factor models'
+# batch, the others' being half of it), SMALL (size options of SCALE=cpu or
+# quick), EVAL_N, EVAL_TRAIN,
 # EVAL_TEST, DSLOAD_OPTS, METRICS, GAPST (1: also score the straight-through gap).
 set -euo pipefail
 name=$1 model=$2 seed=$3
@@ -26,6 +28,9 @@ if [ -f "$ck" ]; then
     echo "$name: resuming from $ck" >&2
 else
     train_opts=(-m "$model" --preset "$DATASET" --seed "$seed" "${extra[@]}")
+    if [ -n "${BATCH:-}" ]; then
+        case $model in factor*) train_opts+=(--batch "$BATCH") ;; *) train_opts+=(--batch $((BATCH / 2))) ;; esac
+    fi
 fi
 # shellcheck disable=SC2086  # DSLOAD_OPTS is a list of options
 dsload "$DATASET" --split train --shuffle --repeat --seed "$seed" $DSLOAD_OPTS 2>/dev/null |
