@@ -95,7 +95,7 @@ def layers():
 
 
 def quantizer(C):
-    """The QVAE relaxed quantizer exactly as SPEC §4 composes it:
+    """The QVAE relaxed quantizer exactly as disq-models(7) composes it:
     loss = sum(zq * r) + beta * KL(softmax(-R)), w = softmax((-R + g) / tau)."""
     N, d, K, tau, beta = 4, 3, 8, 0.6, 0.3
     z = torch.randn(N, d, C, requires_grad=True)
