@@ -30,6 +30,9 @@ done
 check "table1: every model trained its 20 iterations" \
     sh -c "for f in $T/table1/runs/*/train.tsv; do [ \$(tail -n 1 \$f | cut -f1) = 20 ] || exit 1; done"
 check "table1: the published numbers stand beside the measured ones" grep -q '| factorqvae | .* / 0.86 |' "$T/table1/results.md"
+make -s -C "$ex/table1" QUICK=1 OUT="$T/seeds" SEEDS_qvae="1 2" MODELS="ae qvae" "$T/seeds/runs.list"
+check "table1: SEEDS_<model> gives that model its own seeds" \
+    sh -c "[ \"\$(cut -f1 $T/seeds/runs.list | tr '\n' ' ')\" = 'ae-1 qvae-1 qvae-2 ' ]"
 check "gapst: a rank correlation per score" sh -c "[ \$(grep -c '^| [a-z]*\.[a-z]* | -\?[0-9]' $T/gapst/results.md) = 6 ]"
 
 # a second make skips every finished run; a run whose scores were lost is
