@@ -11,6 +11,7 @@
 
 #include "data/catalog.h"
 #include "data/dataset.h"
+#include "data/resize.h"
 #include "data/selection.h"
 #include "io/pngio.h"
 #include "core/stream.h"
@@ -32,6 +33,7 @@ static const char usage_text[] =
     "Options:\n"
     "  --batch B             images per batch (default 256)\n"
     "  --seed S              seed for every random choice (default 0)\n"
+    "  --size S              resize the images to SxS (antialiased; default: as stored)\n"
     "  --source PATH         read the real dataset file or directory at PATH\n"
     "  --procedural          use the built-in renderer even if a real file is found\n"
     "  --no-cache            never build a cache; render or read images as needed\n"
@@ -54,7 +56,7 @@ static void usage(FILE *f) {
 typedef struct {
     const char *dataset, *source, *png_dir, *split, *fix_factor;
     int all, shuffle, repeat, list, procedural, no_cache, build_cache;
-    long long sample, votes, group, batch, seed;
+    long long sample, votes, group, batch, seed, size;
 } options;
 
 static long long parse_count(const char *opt, const char *s, long long min) {
@@ -66,14 +68,15 @@ static long long parse_count(const char *opt, const char *s, long long min) {
 
 static void parse_args(int argc, char **argv, options *o) {
     enum { O_ALL = 256, O_SAMPLE, O_SHUFFLE, O_REPEAT, O_SPLIT, O_FIX, O_VOTES, O_GROUP,
-           O_BATCH, O_SEED, O_SOURCE, O_PROC, O_NOCACHE, O_BUILD, O_PNG, O_LIST };
+           O_BATCH, O_SEED, O_SIZE, O_SOURCE, O_PROC, O_NOCACHE, O_BUILD, O_PNG, O_LIST };
     static const struct option longopts[] = {
         {"all", no_argument, 0, O_ALL},          {"sample", required_argument, 0, O_SAMPLE},
         {"shuffle", no_argument, 0, O_SHUFFLE},  {"repeat", no_argument, 0, O_REPEAT},
         {"split", required_argument, 0, O_SPLIT}, {"fix-factor", required_argument, 0, O_FIX},
         {"votes", required_argument, 0, O_VOTES}, {"group", required_argument, 0, O_GROUP},
         {"batch", required_argument, 0, O_BATCH}, {"seed", required_argument, 0, O_SEED},
-        {"source", required_argument, 0, O_SOURCE}, {"procedural", no_argument, 0, O_PROC},
+        {"size", required_argument, 0, O_SIZE},  {"source", required_argument, 0, O_SOURCE},
+        {"procedural", no_argument, 0, O_PROC},
         {"no-cache", no_argument, 0, O_NOCACHE}, {"build-cache", no_argument, 0, O_BUILD},
         {"png", required_argument, 0, O_PNG},    {"list", no_argument, 0, O_LIST},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
@@ -91,6 +94,10 @@ static void parse_args(int argc, char **argv, options *o) {
         case O_GROUP: o->group = parse_count("--group", optarg, 1); break;
         case O_BATCH: o->batch = parse_count("--batch", optarg, 1); break;
         case O_SEED: o->seed = parse_count("--seed", optarg, 0); break;
+        case O_SIZE:
+            o->size = parse_count("--size", optarg, 1);
+            if (o->size > 4096) dq_die(DQ_EXIT_USAGE, "--size: at most 4096, got '%s'", optarg);
+            break;
         case O_SOURCE: o->source = optarg; break;
         case O_PROC: o->procedural = 1; break;
         case O_NOCACHE: o->no_cache = 1; break;
@@ -150,7 +157,7 @@ static void make_header(const dq_dataset *d, const options *o, dq_header *h) {
         factors[f].values = dq_malloc((size_t)s->dims[dim].size * sizeof(double));
         for (int k = 0; k < s->dims[dim].size; k++) factors[f].values[k] = dq_spec_value(s, dim, k);
     }
-    int64_t shape[3] = {s->height, s->width, s->channels};
+    int64_t shape[3] = {o->size ? o->size : s->height, o->size ? o->size : s->width, s->channels};
     dq_header_init(h);
     dq_header_set_dataset(h, s->name);
     dq_header_set_factors(h, nf, factors);
@@ -187,21 +194,44 @@ static void read_or_die(dq_dataset *d, const int64_t *idx, int64_t n, uint8_t *o
     if (dq_dataset_read(d, idx, n, out, &e) < 0) dq_die(DQ_EXIT_DATA, "%s", e.msg);
 }
 
-static void write_pngs(dq_dataset *d, const dq_selection *sel, const char *dir) {
+/* The streamed image shape: as stored, or size x size. */
+typedef struct {
+    int h, w;
+    size_t bytes;
+    int resized;
+} image_shape;
+
+static image_shape streamed_shape(const dq_dataset_spec *s, long long size) {
+    image_shape o = {size ? (int)size : s->height, size ? (int)size : s->width, 0, 0};
+    o.bytes = (size_t)o.h * o.w * s->channels;
+    o.resized = o.h != s->height || o.w != s->width;
+    return o;
+}
+
+/* n stored images -> the streamed shape. */
+static void resize_images(const dq_dataset_spec *s, const image_shape *o, const uint8_t *src,
+                          int64_t n, uint8_t *dst) {
+    for (int64_t i = 0; i < n; i++)
+        dq_resize_u8(src + (size_t)i * dq_spec_image_bytes(s), s->height, s->width, s->channels,
+                     dst + (size_t)i * o->bytes, o->h, o->w);
+}
+
+static void write_pngs(dq_dataset *d, const dq_selection *sel, const char *dir, long long size) {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) dq_die(DQ_EXIT_IO, "%s: %s", dir, strerror(errno));
     const dq_dataset_spec *s = &d->spec;
-    size_t bytes = dq_spec_image_bytes(s);
-    uint8_t *img = dq_malloc(bytes);
+    image_shape o = streamed_shape(s, size);
+    uint8_t *img = dq_malloc(dq_spec_image_bytes(s)), *out = o.resized ? dq_malloc(o.bytes) : img;
     size_t n = strlen(dir) + 64;
     char *path = dq_malloc(n);
     for (int64_t i = 0; i < sel->n; i++) {
         read_or_die(d, &sel->index[i], 1, img);
+        if (o.resized) resize_images(s, &o, img, 1, out);
         snprintf(path, n, "%s/%06lld_%lld.png", dir, (long long)i, (long long)sel->index[i]);
         dq_errbuf e;
-        if (dq_png_write(path, img, s->height, s->width, s->channels, &e) < 0)
-            dq_die(DQ_EXIT_IO, "%s", e.msg);
+        if (dq_png_write(path, out, o.h, o.w, s->channels, &e) < 0) dq_die(DQ_EXIT_IO, "%s", e.msg);
     }
     free(path);
+    if (out != img) free(out);
     free(img);
 }
 
@@ -235,10 +265,12 @@ static void announce_build(dq_dataset *d) {
  * source that fails its first read (a damaged member fails it whole) leaves
  * stdout empty. */
 static void write_batches(dq_dataset *d, dq_writer *w, const dq_selection *sel, int64_t batch,
-                          const dq_header **header) {
+                          long long size, const dq_header **header) {
     const dq_dataset_spec *s = &d->spec;
     int nf = dq_spec_nfactors(s);
     size_t bytes = dq_spec_image_bytes(s);
+    image_shape o = streamed_shape(s, size);
+    uint8_t *stored = o.resized ? dq_malloc((size_t)batch * bytes) : NULL;
     /* Whole batches per gather, so that no batch straddles two. */
     int64_t gather = !d->cache && d->origin->sequential && batch < SEQUENTIAL_GATHER
                          ? SEQUENTIAL_GATHER / batch * batch : batch;
@@ -248,17 +280,18 @@ static void write_batches(dq_dataset *d, dq_writer *w, const dq_selection *sel, 
     for (int64_t start = 0; start < sel->n; start += batch) {
         int64_t n = sel->n - start < batch ? sel->n - start : batch;
         const int64_t *idx = sel->index + start;
-        int64_t xs[4] = {n, s->height, s->width, s->channels}, ss[2] = {n, nf}, is[1] = {n};
+        int64_t xs[4] = {n, o.h, o.w, s->channels}, ss[2] = {n, nf}, is[1] = {n};
         dq_batch_clear(&b);
-        uint8_t *x = dq_batch_put(&b, "x", DQ_U8, 4, xs)->data;
+        uint8_t *x = dq_batch_put(&b, "x", DQ_U8, 4, xs)->data, *read = stored ? stored : x;
         if (images) {
             int64_t offset = start % gather;
             if (offset == 0)
                 read_or_die(d, idx, sel->n - start < gather ? sel->n - start : gather, images);
-            memcpy(x, images + (size_t)offset * bytes, (size_t)n * bytes);
+            memcpy(read, images + (size_t)offset * bytes, (size_t)n * bytes);
         } else {
-            read_or_die(d, idx, n, x);
+            read_or_die(d, idx, n, read);
         }
+        if (stored) resize_images(s, &o, stored, n, x);
         if (*header) dq_write_header_or_die(w, *header);
         *header = NULL;
         int32_t *labels = dq_batch_put(&b, "s", DQ_I32, 2, ss)->data;
@@ -276,6 +309,7 @@ static void write_batches(dq_dataset *d, dq_writer *w, const dq_selection *sel, 
         dq_write_batch_or_die(w, &b);
     }
     dq_batch_free(&b);
+    free(stored);
     free(images);
 }
 
@@ -321,7 +355,7 @@ int main(int argc, char **argv) {
     make_selection(&d.spec, &o, &sel);
     if (o.png_dir) {
         if (o.shuffle) dq_select_shuffle(&sel, (uint64_t)o.seed, 0);
-        write_pngs(&d, &sel, o.png_dir);
+        write_pngs(&d, &sel, o.png_dir, o.size);
     } else {
         dq_header h;
         make_header(&d, &o, &h);
@@ -332,7 +366,7 @@ int main(int argc, char **argv) {
         const dq_header *pending = &h;
         for (uint64_t epoch = 0;; epoch++) {
             if (o.shuffle) dq_select_shuffle(&sel, (uint64_t)o.seed, epoch);
-            write_batches(&d, w, &sel, o.batch, &pending);
+            write_batches(&d, w, &sel, o.batch, o.size, &pending);
             if (!o.repeat) break;
         }
         if (pending) dq_write_header_or_die(w, pending);

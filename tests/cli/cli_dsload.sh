@@ -8,6 +8,8 @@ PY=${PYTHON:-/usr/bin/python3}
 check "help" dsload --help
 check_err "unknown dataset" 2 "unknown dataset 'shapes4d'" dsload shapes4d --sample 2
 check_err "bad option value" 2 "--sample: expected an integer" dsload shapes3d --sample x
+check_err "--size 0" 2 "--size: expected an integer >= 1, got '0'" dsload shapes3d --sample 2 --size 0
+check_err "--size too large" 2 "--size: at most 4096" dsload shapes3d --sample 2 --size 5000
 check_err "bad split" 2 "--split: expected train, val or test" dsload dsprites --split dev
 check_err "no real file for smallnorb" 66 "no procedural generator" dsload smallnorb --sample 2
 check_err "missing source" 66 "nothere.npz" dsload mpi3d --source "$T/nothere.npz" --sample 2
@@ -106,6 +108,39 @@ dsload shapes3d --fix-factor factorvae --votes 3 --group 4 --batch 5 2>/dev/null
 if grep -q fine "$T/py"; then ok "factorvae votes"; else notok "factorvae votes" "$(tail -n 3 "$T/py")"; fi
 "$PY" "$T/check.py" sample <"$T/a" >"$T/py" 2>&1
 if grep -q fine "$T/py"; then ok "sample stream"; else notok "sample stream" "$(tail -n 3 "$T/py")"; fi
+
+# --size: the same images and labels at 32x32, each close to the 2x2 means of
+# its 64x64 original (the triangle filter also weighs the neighbours), and
+# PNG dumps of that size.
+dsload shapes3d --sample 20 --seed 4 --batch 8 --size 32 >"$T/a32" 2>/dev/null
+"$PY" -c '
+import sys, msgpack, numpy as np
+def read(path):
+    u = msgpack.Unpacker(open(path, "rb"), raw=False)
+    h = next(u)
+    bs = list(u)
+    x = np.concatenate([np.frombuffer(b["x"]["data"], np.uint8).reshape(b["x"]["shape"]) for b in bs])
+    s = b"".join(b["s"]["data"] for b in bs)
+    return h, x.astype(float), s
+h64, x64, s64 = read(sys.argv[1])
+h32, x32, s32 = read(sys.argv[2])
+assert h32["shape"] == [32, 32, 3] and x32.shape == (20, 32, 32, 3), (h32["shape"], x32.shape)
+assert s32 == s64, "labels differ"
+means = x64.reshape(20, 32, 2, 32, 2, 3).mean(axis=(2, 4))
+err = np.abs(means - x32).mean()
+assert err < 6, "mean distance %.2f from the 2x2 means" % err
+print("fine")' "$T/a" "$T/a32" >"$T/py" 2>&1
+if grep -q fine "$T/py"; then ok "--size 32 resizes the images"; else notok "--size 32 resizes the images" "$(tail -n 3 "$T/py")"; fi
+dsload shapes3d --sample 2 --size 16 --png "$T/png16" 2>/dev/null
+"$PY" -c '
+import sys, glob, struct
+files = sorted(glob.glob(sys.argv[1] + "/*.png"))
+assert len(files) == 2, files
+for f in files:
+    w, h = struct.unpack(">II", open(f, "rb").read()[16:24])
+    assert (w, h) == (16, 16), (f, w, h)
+print("fine")' "$T/png16" >"$T/py" 2>&1
+if grep -q fine "$T/py"; then ok "--size with --png"; else notok "--size with --png" "$(tail -n 3 "$T/py")"; fi
 
 # A dSprites-shaped .npz (blank images; the real grid's labels) whose
 # deflated imgs member has one flipped byte: no image leaves dsload, whichever
