@@ -22,6 +22,7 @@ static const struct {
     {"gamma", "gamma"},     {"lr", "lr"},         {"lr-min", "lr_min"}, {"disc-lr", "disc_lr"},
     {"lr-period", "lr_period"},                   {"tau-rate", "tau_rate"},
     {"batch", "batch"},     {"seed", "seed"},     {"init-std", "init_std"},
+    {"init-gain", "init_gain"},
 };
 #define NMODEL_OPTS (int)(sizeof model_opts / sizeof model_opts[0])
 
@@ -40,7 +41,7 @@ static void usage(FILE *f) {
             "  --preset DATASET      beta/gamma of shapes3d | isaac3d | mpi3d (default shapes3d)\n"
             "  --width N  --dense M  --latents D (default 2F)  --codebook K  --codebook-dim C\n"
             "  --disc-hidden H  --beta B  --gamma G  --lr LR  --lr-min LR  --disc-lr LR\n"
-            "  --lr-period T  --tau-rate R  --batch B  --seed S  --init-std S\n"
+            "  --lr-period T  --tau-rate R  --batch B  --seed S  --init-std S  --init-gain G\n"
             "                        (model options, see man 1 train)\n"
             "  --steps N             train until iteration N (default: the reference's 50000 for\n"
             "                        factor models, 100000 for the others)\n"

@@ -345,7 +345,7 @@ class Trainer:
 def config_json(config):
     """The config as disq stores it (every field, fixed order)."""
     order = ["kind", "n", "m", "d", "K", "C", "H", "W", "channels", "disc_hidden", "beta", "gamma",
-             "lr", "lr_min", "disc_lr", "lr_period", "tau_rate", "batch", "seed", "init_std"]
+             "lr", "lr_min", "disc_lr", "lr_period", "tau_rate", "batch", "seed", "init_std", "init_gain"]
     return json.dumps({k: config[k] for k in order})
 
 

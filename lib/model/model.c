@@ -2,6 +2,7 @@
  * tensors from its kind's head and network, and their initial values. */
 #include "model/model.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,9 +19,11 @@ typedef struct {
     const char *name;
     field_type type;
     size_t offset;
+    int optional; /* added after checkpoints were written: absent means its default */
 } field;
 
-#define FIELD(name, type) {#name, type, offsetof(dq_model_config, name)}
+#define FIELD(name, type) {#name, type, offsetof(dq_model_config, name), 0}
+#define OPTIONAL_FIELD(name, type) {#name, type, offsetof(dq_model_config, name), 1}
 static const field fields[] = {
     FIELD(kind, F_KIND),     FIELD(n, F_INT),           FIELD(m, F_INT),
     FIELD(d, F_INT),         FIELD(K, F_INT),           FIELD(C, F_INT),
@@ -28,7 +31,7 @@ static const field fields[] = {
     FIELD(disc_hidden, F_INT), FIELD(beta, F_DOUBLE),   FIELD(gamma, F_DOUBLE),
     FIELD(lr, F_DOUBLE),     FIELD(lr_min, F_DOUBLE),   FIELD(disc_lr, F_DOUBLE),
     FIELD(lr_period, F_LL),  FIELD(tau_rate, F_DOUBLE), FIELD(batch, F_INT),
-    FIELD(seed, F_LL),       FIELD(init_std, F_DOUBLE),
+    FIELD(seed, F_LL),       FIELD(init_std, F_DOUBLE), OPTIONAL_FIELD(init_gain, F_DOUBLE),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -113,7 +116,9 @@ int dq_config_from_json(dq_model_config *c, const char *json, dq_errbuf *e) {
     for (size_t i = 0; rc == 0 && i < NFIELDS; i++) {
         const dq_json *x = dq_json_get(&v, fields[i].name);
         char text[64];
-        if (!x) {
+        if (!x && fields[i].optional) {
+            continue;
+        } else if (!x) {
             dq_err_set(e, "config lacks \"%s\"", fields[i].name);
             rc = -1;
         } else if (fields[i].type == F_KIND && x->type == DQ_JSON_STRING) {
@@ -146,8 +151,8 @@ int dq_config_check(const dq_model_config *c, dq_errbuf *e) {
     else if (c->disc_hidden < 1) why = "disc_hidden must be positive";
     else if (!(c->lr > 0) || !(c->disc_lr > 0) || c->lr_min < 0) why = "learning rates must be positive";
     else if (c->lr_period < 1) why = "lr_period must be positive";
-    else if (c->beta < 0 || c->gamma < 0 || c->tau_rate < 0 || c->init_std < 0)
-        why = "beta, gamma, tau_rate and init_std must be >= 0";
+    else if (c->beta < 0 || c->gamma < 0 || c->tau_rate < 0 || c->init_std < 0 || c->init_gain < 0)
+        why = "beta, gamma, tau_rate, init_std and init_gain must be >= 0";
     else if (c->batch < (dq_model_kind_is_factor(c->kind) ? 2 : 1) ||
              (dq_model_kind_is_factor(c->kind) && c->batch % 2))
         why = "batch must be positive (and even for factor models: two halves)";
@@ -194,7 +199,11 @@ void dq_model_init_weights(dq_model *mdl) {
             continue;
         }
         dq_rng_normal(r, 0, q->t.data, q->t.n);
-        if (i != mdl->codebook) nn_scale(q->t.data, (float)mdl->cfg.init_std, q->t.n);
+        if (i == mdl->codebook) continue;
+        /* PyTorch's fan-in: the size of a weight over its first dimension */
+        double fan_in = (double)q->t.n / (double)q->shape[0];
+        double std = mdl->cfg.init_gain > 0 ? mdl->cfg.init_gain / sqrt(fan_in) : mdl->cfg.init_std;
+        nn_scale(q->t.data, (float)std, q->t.n);
     }
 }
 

@@ -48,6 +48,7 @@ typedef struct {
     int batch;           /* images per iteration (both halves for factor models) */
     long long seed;
     double init_std;     /* std of the initial weights (the reference: 0.02) */
+    double init_gain;    /* > 0: each weight's std is init_gain / sqrt(its fan-in) instead */
 } dq_model_config;
 
 /* The FactorQVAE reference defaults (Shapes3D values, 64x64x3, d unset). */
@@ -255,8 +256,9 @@ typedef struct {
  * the network of the kind's head, its codebook, the discriminator of a
  * factor kind. */
 void dq_model_build(dq_model *mdl, const dq_model_config *cfg);
-/* The initialisation of disq-models(7): weights N(0, init_std^2) (0.02), biases 0, codebook N(0,1);
- * from the seed. */
+/* The initialisation of disq-models(7): weights N(0, init_std^2) (0.02), or
+ * with init_gain N(0, init_gain^2 / fan-in), biases 0, codebook N(0,1); from
+ * the seed. */
 void dq_model_init_weights(dq_model *mdl);
 void dq_model_free(dq_model *mdl);
 /* dq_params_to_device of the model's tensors. */

@@ -128,6 +128,7 @@ check_err "resume refuses a checkpoint of other images" 65 "stream images are 8x
     sh -c "train -o $T/a.st --resume --steps 20 <$T/small"
 check_err "bad option value" 2 "bad value 'x' for n" sh -c "train -o $T/z.st --width x <$T/s10"
 check_err "width not a multiple of 4" 2 "multiple of 4" sh -c "train -o $T/z.st --width 6 <$T/s10"
+check_err "negative --init-gain" 2 "init_gain must be >= 0" sh -c "train -o $T/z.st --init-gain -1 <$T/s10"
 
 if "$PY" -c 'import torch' 2>/dev/null; then
     check "PyTorch loads the checkpoint and reproduces enc" sh -c \

@@ -24,7 +24,7 @@ import disq_model as dm  # noqa: E402
 CONFIG = {"kind": "factorqvae", "n": 8, "m": 16, "d": 4, "K": 8, "C": 1, "H": 8, "W": 8,
           "channels": 3, "disc_hidden": 32, "beta": 0.01, "gamma": 0.1, "lr": 1e-3,
           "lr_min": 1e-4, "disc_lr": 2e-3, "lr_period": 3, "tau_rate": 0.1, "batch": 4, "seed": 1,
-          "init_std": 0.1}
+          "init_std": 0.1, "init_gain": 0}
 STEPS = 2
 
 

@@ -29,7 +29,7 @@ import disq_model as dm  # noqa: E402
 
 BASE = {"n": 4, "m": 8, "d": 3, "K": 5, "C": 1, "H": 8, "W": 8, "channels": 3,
         "disc_hidden": 16, "lr": 1e-3, "lr_min": 1e-4, "disc_lr": 2e-3, "lr_period": 3,
-        "tau_rate": 0.1, "batch": 4, "seed": 1, "init_std": 0.1}
+        "tau_rate": 0.1, "batch": 4, "seed": 1, "init_std": 0.1, "init_gain": 0}
 KINDS = {
     "ae": {},
     "betavae": {"beta": 0.05},

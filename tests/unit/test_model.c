@@ -49,6 +49,7 @@ TEST(config_presets_and_overrides) {
     CHECK(dq_config_preset(&c, "nosuch") == -1);
     CHECK(dq_config_set(&c, "n", "32") == 0 && c.n == 32);
     CHECK(dq_config_set(&c, "beta", "0.5") == 0 && c.beta == 0.5);
+    CHECK(c.init_gain == 0 && dq_config_set(&c, "init_gain", "1.41") == 0 && c.init_gain == 1.41);
     CHECK(dq_config_set(&c, "n", "3x") == -2);
     CHECK(dq_config_set(&c, "colour", "1") == -1);
     dq_model_config q;
@@ -61,12 +62,19 @@ TEST(config_json_round_trip_and_checks) {
     dq_model_config c, back;
     tiny_config(&c, DQ_MODEL_QVAE);
     c.beta = 0.1 + 1e-17;
+    c.init_gain = 1.5;
     dq_jbuf b = {0};
     dq_config_to_json(&c, &b);
     dq_errbuf err;
     CHECK_MSG(dq_config_from_json(&back, b.s, &err) == 0, "%s", err.msg);
-    free(b.s);
     CHECK(memcmp(&c, &back, sizeof c) == 0);
+    /* a checkpoint written before init_gain existed (its last field) loads with 0 */
+    char *gain = strstr(b.s, ", \"init_gain\"");
+    CHECK(gain != NULL);
+    if (gain) strcpy(gain, "}");
+    CHECK_MSG(dq_config_from_json(&back, b.s, &err) == 0, "%s", err.msg);
+    CHECK(back.init_gain == 0 && back.init_std == c.init_std);
+    free(b.s);
     CHECK(dq_config_from_json(&back, "{\"n\": 8}", &err) == -1);
     CHECK(strstr(err.msg, "lacks") != NULL);
     CHECK(dq_config_check(&c, &err) == 0);
@@ -75,6 +83,29 @@ TEST(config_json_round_trip_and_checks) {
     tiny_config(&c, DQ_MODEL_FACTORQVAE);
     c.batch = 5;
     CHECK(dq_config_check(&c, &err) == -1 && strstr(err.msg, "even"));
+}
+
+/* With init_gain each weight's spread follows its fan-in; the codebook stays N(0, 1). */
+TEST(init_gain_scales_each_weight_by_its_fan_in) {
+    dq_model_config c;
+    tiny_config(&c, DQ_MODEL_FACTORQVAE);
+    c.init_gain = 2;
+    dq_model m;
+    dq_model_build(&m, &c);
+    dq_model_init_weights(&m);
+    int checked = 0;
+    for (int i = 0; i < m.params.n; i++) {
+        const dq_named_param *q = &m.params.p[i];
+        if (q->ndim == 1 || q->t.n < 400) continue;
+        double ss = 0;
+        for (size_t j = 0; j < q->t.n; j++) ss += (double)q->t.data[j] * q->t.data[j];
+        double std = sqrt(ss / (double)q->t.n);
+        double want = i == m.codebook ? 1.0 : 2.0 / sqrt((double)q->t.n / (double)q->shape[0]);
+        CHECK_MSG(fabs(std / want - 1) < 0.15, "%s: std %.4g, expected %.4g", q->name, std, want);
+        checked++;
+    }
+    CHECK(checked >= 5);
+    dq_model_free(&m);
 }
 
 TEST(json_parser_rejects_malformed_input) {
