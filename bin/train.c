@@ -51,7 +51,7 @@ static void usage(FILE *f) {
             "  --resume              continue from CKPT: weights, optimizers, schedules, RNG,\n"
             "                        skipping the images CKPT has already seen\n"
             "  --device DEV          auto (default: the GPU when there is one) | cpu | cuda\n"
-            "  --precision P         tf32 (default; fp32 on the CPU) | fp32 | bf16\n"
+            "  --precision P         tf32 (default; the CPU: fp32 on oneDNN) | fp32 | bf16\n"
             "  --help                this text\n");
 }
 

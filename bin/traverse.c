@@ -33,7 +33,7 @@ static void usage(FILE *f) {
             "  --frames DIR         traversal: also write an animation, DIR/frame_NNN.png,\n"
             "                       one frame per sweep value\n"
             "  --device DEV         auto (default: the GPU when there is one) | cpu | cuda\n"
-            "  --precision P        tf32 (default; fp32 on the CPU) | fp32 | bf16\n"
+            "  --precision P        tf32 (default; the CPU: fp32 on oneDNN) | fp32 | bf16\n"
             "  --help               this text\n");
 }
 

@@ -13,7 +13,7 @@
 # SCALE chooses the size of every run:
 #   paper  (default) the reference: n = m = 128, 50k iterations of 512 for the
 #          Factor models, 100k of 256 for the others, scored on 15000 samples.
-#   cpu    a small network for a 2-core CPU, about ten minutes a model
+#   cpu    a small network for a 2-core CPU, about six minutes a model
 #          (n = 16, m = 64, 2000 iterations of 32 for the Factor models, of 16
 #          for the others, schedules scaled to 2000 iterations; scored on 10000
 #          samples).  Its results go under OUT=cpu/ unless OUT is given.  The

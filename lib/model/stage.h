@@ -30,7 +30,7 @@ enum {
 /* The usage lines of the device options. */
 #define DQ_STAGE_DEVICE_USAGE                                                       \
     "  --device DEV       auto (default: the GPU when there is one) | cpu | cuda\n" \
-    "  --precision P      tf32 (default; fp32 on the CPU) | fp32 | bf16\n"
+    "  --precision P      tf32 (default; the CPU: fp32 on oneDNN) | fp32 | bf16\n"
 
 /* Parse options, load the checkpoint and, with DQ_STAGE_ON_DEVICE, select
  * the device and move the model there; prints usage and exits on --help or a

@@ -7,13 +7,15 @@
 
 #include "core/util.h"
 #include "nn/nn_bf16.h"
+#include "nn/nn_dnnl.h"
 
 /* Whether op_graph_begin started a recording, and how many graphs ran
  * (always 0 without CUDA). */
 static int recording;
 static long graph_launches;
-/* On the CPU: whether the GEMM layers compute in bf16 (nn_bf16.h). */
-static int cpu_bf16;
+/* On the CPU: the layers the GEMM ops run on (op.h's op_use_cpu*). */
+static enum { CPU_REFERENCE, CPU_DNNL, CPU_BF16 } cpu_layers;
+static const char *const cpu_layers_tag[] = {"", " dnnl", " bf16"};
 
 #ifdef DISQ_CUDA
 #include "nn/nn_cuda.h"
@@ -152,7 +154,7 @@ int op_on_gpu(void) {
 }
 
 void op_use_cpu(void) {
-    cpu_bf16 = 0;
+    cpu_layers = CPU_REFERENCE;
 #ifdef DISQ_CUDA
     if (!gpu) return;
     nncu_free(gpu_values);
@@ -184,9 +186,14 @@ void op_use_cuda(dq_precision precision) {
 #endif
 }
 
+void op_use_cpu_dnnl(void) {
+    op_use_cpu();
+    cpu_layers = CPU_DNNL;
+}
+
 void op_use_cpu_bf16(void) {
     op_use_cpu();
-    cpu_bf16 = 1;
+    cpu_layers = CPU_BF16;
 }
 
 int op_resolve_or_die(const char *device, const char *precision, dq_precision *prec) {
@@ -200,9 +207,14 @@ int op_resolve_or_die(const char *device, const char *precision, dq_precision *p
 void op_select_or_die(const char *device, const char *precision) {
     dq_precision prec;
     if (!op_resolve_or_die(device, precision, &prec)) {
-        if (prec != DQ_PRECISION_BF16) return;
-        fprintf(stderr, "%s: computing on the CPU in bf16 (%s)\n", dq_progname, nn_bf16_how());
-        op_use_cpu_bf16();
+        if (prec == DQ_PRECISION_TF32) {
+            op_use_cpu_dnnl();
+        } else if (prec == DQ_PRECISION_FP32) {
+            op_use_cpu();
+        } else {
+            fprintf(stderr, "%s: computing on the CPU in bf16 (%s)\n", dq_progname, nn_bf16_how());
+            op_use_cpu_bf16();
+        }
         return;
     }
     char desc[256];
@@ -397,13 +409,13 @@ void op_adam_step(op_adam *dev, dq_adam *host, double lr) {
 static const char *conv_shape(const nn_conv *c) {
     static char s[64];
     snprintf(s, sizeof s, "n=%d %dx%dx%d->%d %dx%d/%d%s", c->n, c->h, c->w, c->cin, c->cout, c->kh, c->kw, c->stride,
-             cpu_bf16 ? " bf16" : "");
+             cpu_layers_tag[cpu_layers]);
     return s;
 }
 
 static const char *linear_shape(int n, int in, int out) {
     static char s[48];
-    snprintf(s, sizeof s, "n=%d %d->%d%s", n, in, out, cpu_bf16 ? " bf16" : "");
+    snprintf(s, sizeof s, "n=%d %d->%d%s", n, in, out, cpu_layers == CPU_BF16 ? " bf16" : "");
     return s;
 }
 
@@ -421,44 +433,53 @@ void op_scale_add(float *y, float a, const float *x, size_t n) {
     DISPATCH(nncu_scale_add(gpu, y, a, x, n), nn_scale_add(y, a, x, n));
 }
 
+/* On the CPU with op_use_cpu_dnnl: whether oneDNN's float layer ran the
+ * call; where oneDNN has none for this processor it returns -1 having
+ * written nothing, and nn.h's layer runs instead. */
+#define ON_DNNL(call) (cpu_layers == CPU_DNNL && (call) == 0)
+
 void op_conv2d_forward(const nn_conv *c, const float *x, const float *w, const float *b, float *y) {
     TIMED(conv_shape(c), nncu_conv2d_forward(gpu, c, x, w, b, y),
-          cpu_bf16 ? nn_bf16_conv2d_forward(c, x, w, b, y)
+          cpu_layers == CPU_BF16 ? nn_bf16_conv2d_forward(c, x, w, b, y)
+          : ON_DNNL(nn_dnnl_conv2d_forward(NN_DNNL_F32, c, x, w, b, y)) ? (void)0
           : nn_conv2d_forward(c, x, w, b, y));
 }
 
 void op_conv2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
                         float *dx, float *dw, float *db) {
     TIMED(conv_shape(c), nncu_conv2d_backward(gpu, c, x, w, dy, dx, dw, db),
-             cpu_bf16 ? nn_bf16_conv2d_backward(c, x, w, dy, dx, dw, db)
-             : nn_conv2d_backward(c, x, w, dy, dx, dw, db));
+          cpu_layers == CPU_BF16 ? nn_bf16_conv2d_backward(c, x, w, dy, dx, dw, db)
+          : ON_DNNL(nn_dnnl_conv2d_backward(NN_DNNL_F32, c, x, w, dy, dx, dw, db)) ? (void)0
+          : nn_conv2d_backward(c, x, w, dy, dx, dw, db));
 }
 
 void op_conv_transpose2d_forward(const nn_conv *c, const float *x, const float *w, const float *b,
                                  float *y) {
     TIMED(conv_shape(c), nncu_conv_transpose2d_forward(gpu, c, x, w, b, y),
-          cpu_bf16 ? nn_bf16_conv_transpose2d_forward(c, x, w, b, y)
+          cpu_layers == CPU_BF16 ? nn_bf16_conv_transpose2d_forward(c, x, w, b, y)
+          : ON_DNNL(nn_dnnl_conv_transpose2d_forward(NN_DNNL_F32, c, x, w, b, y)) ? (void)0
           : nn_conv_transpose2d_forward(c, x, w, b, y));
 }
 
 void op_conv_transpose2d_backward(const nn_conv *c, const float *x, const float *w, const float *dy,
                                   float *dx, float *dw, float *db) {
     TIMED(conv_shape(c), nncu_conv_transpose2d_backward(gpu, c, x, w, dy, dx, dw, db),
-          cpu_bf16 ? nn_bf16_conv_transpose2d_backward(c, x, w, dy, dx, dw, db)
+          cpu_layers == CPU_BF16 ? nn_bf16_conv_transpose2d_backward(c, x, w, dy, dx, dw, db)
+          : ON_DNNL(nn_dnnl_conv_transpose2d_backward(NN_DNNL_F32, c, x, w, dy, dx, dw, db)) ? (void)0
           : nn_conv_transpose2d_backward(c, x, w, dy, dx, dw, db));
 }
 
 void op_linear_forward(int n, int in, int out, const float *x, const float *w, const float *b,
                        float *y) {
     TIMED(linear_shape(n, in, out), nncu_linear_forward(gpu, n, in, out, x, w, b, y),
-          cpu_bf16 ? nn_bf16_linear_forward(n, in, out, x, w, b, y)
+          cpu_layers == CPU_BF16 ? nn_bf16_linear_forward(n, in, out, x, w, b, y)
           : nn_linear_forward(n, in, out, x, w, b, y));
 }
 
 void op_linear_backward(int n, int in, int out, const float *x, const float *w, const float *dy,
                         float *dx, float *dw, float *db) {
     TIMED(linear_shape(n, in, out), nncu_linear_backward(gpu, n, in, out, x, w, dy, dx, dw, db),
-             cpu_bf16 ? nn_bf16_linear_backward(n, in, out, x, w, dy, dx, dw, db)
+             cpu_layers == CPU_BF16 ? nn_bf16_linear_backward(n, in, out, x, w, dy, dx, dw, db)
              : nn_linear_backward(n, in, out, x, w, dy, dx, dw, db));
 }
 

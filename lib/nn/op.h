@@ -38,17 +38,22 @@ int op_on_gpu(void);
  * again on the CPU.  Switching leaves the buffers made before it on the old
  * device: tests that compare the devices switch between whole runs. */
 void op_use_cuda(dq_precision precision);
-/* Every later op_* call runs on the CPU in float (op_use_cpu) or with its
- * convolutions and linear layers in bf16 (op_use_cpu_bf16, nn_bf16.h). */
+/* Every later op_* call runs on the CPU: in float on nn.h's layers, the
+ * reference (op_use_cpu, the start); in float with the convolutions on
+ * oneDNN's layers where it has them for this processor, nn.h's elsewhere
+ * (op_use_cpu_dnnl, nn_dnnl.h: about twice as fast on narrow networks, the
+ * same arithmetic summed in another order); or with the convolutions and
+ * linear layers in bf16 (op_use_cpu_bf16, nn_bf16.h). */
 void op_use_cpu(void);
+void op_use_cpu_dnnl(void);
 void op_use_cpu_bf16(void);
 /* Resolve a tool's --device and --precision (NULL: auto, tf32): 1 when it
- * is to run on the GPU in *prec, 0 on the CPU (where tf32 computes as
- * fp32: the CPU has no TF32 arithmetic).  Dies with a usage error naming
- * the bad argument. */
+ * is to run on the GPU in *prec, 0 on the CPU (which has no TF32
+ * arithmetic: there tf32 selects op_use_cpu_dnnl, fp32 the reference).
+ * Dies with a usage error naming the bad argument. */
 int op_resolve_or_die(const char *device, const char *precision, dq_precision *prec);
 /* op_resolve_or_die, then select the device and precision, named on stderr
- * unless the CPU in fp32. */
+ * unless the CPU in float. */
 void op_select_or_die(const char *device, const char *precision);
 /* Waits for the queued work (nothing on the CPU). */
 void op_sync(void);

@@ -1,6 +1,7 @@
 #!/bin/sh
-# bench_train.sh: CPU training throughput (images/s) of `train` in fp32 and
-# bf16 (--precision) for a small and the paper's FactorQVAE width (64x64x3,
+# bench_train.sh: CPU training throughput (images/s) of `train` in fp32 (nn.h's
+# reference layers), in the default tf32 (float, the convolutions on oneDNN's
+# layers) and in bf16 (--precision) for a small and the paper's FactorQVAE width (64x64x3,
 # d 12, K 64), next to the same iteration in PyTorch on the CPU in fp32 and
 # under bf16 autocast, measured in the same run (when torch is there); then
 # `enc` of the paper-width model in bf16 against fp32.  The processor's name
@@ -37,8 +38,8 @@ disq() {
 run() {
     name=$1 width=$2 dense=$3 hidden=$4 batch=$5 steps=$6
     "$PY" "$here/../cli/model_stream.py" $(((steps + 1) * batch)) "$batch" 64 64 3 1 >"$T/stream"
-    bf=$(disq bf16) && fp=$(disq fp32) || return 1
-    line="train $name (n=$width m=$dense batch $batch): disq fp32 $fp, bf16 $bf img/s ($(ratio "$bf" "$fp") x fp32)"
+    bf=$(disq bf16) && fp=$(disq fp32) && tf=$(disq tf32) || return 1
+    line="train $name (n=$width m=$dense batch $batch): disq fp32 $fp, default (oneDNN float convolutions) $tf ($(ratio "$tf" "$fp") x fp32), bf16 $bf img/s ($(ratio "$bf" "$fp") x fp32)"
     if [ "$has_torch" = 1 ]; then
         t32=$("$PY" "$here/torch_step.py" "$width" "$dense" "$hidden" "$batch" "$steps" fp32)
         t16=$("$PY" "$here/torch_step.py" "$width" "$dense" "$hidden" "$batch" "$steps" bf16)

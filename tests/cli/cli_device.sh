@@ -1,7 +1,8 @@
 #!/bin/sh
 # --device and --precision of train, enc, dec and traverse: the CPU choices
-# give the default's bytes on a machine without a GPU, the bad ones a usage
-# error naming the argument.  With a usable GPU (a real one, or the CPU
+# give the default's bytes on a machine without a GPU (--precision fp32, the
+# reference layers, the default's values within float rounding), the bad
+# ones a usage error naming the argument.  With a usable GPU (a real one, or the CPU
 # emulator of an EMU=1 build) the tools' GPU runs are compared with their
 # CPU runs instead; the GPU's arithmetic is tested by test_cuda_*.
 . "$(dirname "$0")/lib.sh"
@@ -22,9 +23,11 @@ close() {
 }
 
 if [ "$gpu" = 0 ]; then
-    check "train --device cpu" sh -c "train -o $T/cpu.safetensors $tiny --device cpu --precision fp32 <$T/s.dqs"
+    check "train --device cpu" sh -c "train -o $T/cpu.safetensors $tiny --device cpu --precision tf32 <$T/s.dqs"
     if cmp -s "$M" "$T/cpu.safetensors"; then ok "train: cpu = auto without a GPU"
     else notok "train: cpu = auto without a GPU" "checkpoints differ"; fi
+    check "train --precision fp32" sh -c "train -o $T/ref.safetensors $tiny --precision fp32 <$T/s.dqs"
+    close "train: fp32 (reference layers) = the default within rounding" "$T/ref.safetensors" "$M" 1e-4
     check "enc --device cpu" sh -c "enc -m $M --device cpu <$T/s.dqs >$T/cpu.dqs"
     if cmp -s "$T/auto.dqs" "$T/cpu.dqs"; then ok "enc: cpu = auto without a GPU"
     else notok "enc: cpu = auto without a GPU" "streams differ"; fi
@@ -74,7 +77,7 @@ check_err "quant checks --device" 2 "unknown device 'gpu'" quant -m "$M" --devic
 # DISQ_PROFILE: a table of op times on stderr at exit, the results unchanged
 DISQ_PROFILE=1 train -o "$T/p.safetensors" $tiny <"$T/s.dqs" 2>"$T/prof" >/dev/null
 if grep -Eq '^train: DISQ_PROFILE: op calls on the (CPU|GPU)' "$T/prof" &&
-    grep -Eq '^ +[0-9.]+ +[0-9.]+% +[0-9]+ +[0-9.]+  conv2d_backward n=4 64x64x1->1 3x3/1$' "$T/prof" &&
+    grep -Eq '^ +[0-9.]+ +[0-9.]+% +[0-9]+ +[0-9.]+  conv2d_backward n=4 64x64x1->1 3x3/1( dnnl)?$' "$T/prof" &&
     grep -Eq '^ +[0-9.]+ ms in op calls of [0-9.]+ ms since the first$' "$T/prof"; then
     ok "DISQ_PROFILE=1 prints the op table"
 else notok "DISQ_PROFILE=1 prints the op table" "$(head -c 300 "$T/prof")"; fi

@@ -1,7 +1,9 @@
 /* step_compare.h: whole training steps and inference passes on a device
- * and precision under test (the GPU, or the CPU in bf16) against the same
- * runs on the CPU in fp32, which the other tests tie to PyTorch.  Included
- * by test_cuda_step.c and test_bf16_step.c, which state the tolerances.
+ * and precision under test (the GPU; the CPU in bf16, or in tf32, which
+ * there means oneDNN's float convolutions) against the same runs on the CPU
+ * in fp32, on nn.h's layers, which the other tests tie to PyTorch.  Included
+ * by test_cuda_step.c, test_bf16_step.c and test_dnnl_step.c, which state
+ * the tolerances.
  *
  * Gradients are compared per tensor in relative L2, or, for the nearly
  * cancelling sums of the residual blocks at initialisation, against 20
@@ -108,10 +110,17 @@ static void run_from(const dq_model_config *c, int steps, int nudge, run_result 
     free(images);
 }
 
+/* The CPU's layers for a precision, as the tools choose them. */
+static void use_cpu(dq_precision prec) {
+    if (prec == DQ_PRECISION_BF16) op_use_cpu_bf16();
+    else if (prec == DQ_PRECISION_TF32) op_use_cpu_dnnl();
+    else op_use_cpu();
+}
+
 static void run_on(dq_device dev, dq_precision prec, const dq_model_config *c, int steps,
                    run_result *r) {
     if (dev == DQ_DEVICE_CUDA) op_use_cuda(prec);
-    else if (prec == DQ_PRECISION_BF16) op_use_cpu_bf16();
+    else use_cpu(prec);
     run_from(c, steps, 0, r);
     op_use_cpu();
 }
@@ -221,7 +230,9 @@ static void two_steps(dq_device dev, dq_model_kind kind, dq_precision prec, doub
     run_on(dev, prec, &c, 2, &gpu);
     int close = losses_close(&gpu, &cpu, 2, loss_rtol);
     char wwhy[200] = "";
-    const int weights_ok = prec != DQ_PRECISION_FP32 || weights_close(&c, cpu.values, gpu.values, wwhy, sizeof wwhy);
+    /* float arithmetic: fp32, or tf32 on the CPU (oneDNN's float convolutions) */
+    const int in_float = prec == DQ_PRECISION_FP32 || (dev == DQ_DEVICE_CPU && prec == DQ_PRECISION_TF32);
+    const int weights_ok = !in_float || weights_close(&c, cpu.values, gpu.values, wwhy, sizeof wwhy);
     run_free(&cpu);
     run_free(&gpu);
     CHECK_MSG(close, "%s: losses differ (see stderr)", dq_model_kind_name(kind));
@@ -275,7 +286,7 @@ static void encode_and_decode(dq_device dev, dq_precision prec, dq_model_kind ki
     float *out[2][2];
     for (int on = 0; on < 2; on++) {
         if (on && dev == DQ_DEVICE_CUDA) op_use_cuda(prec);
-        if (on && dev == DQ_DEVICE_CPU && prec == DQ_PRECISION_BF16) op_use_cpu_bf16();
+        if (on && dev == DQ_DEVICE_CPU) use_cpu(prec);
         dq_trainer t;
         dq_trainer_init(&t, &c, 1);
         dq_model_to_device(&t.model);
