@@ -3,13 +3,13 @@
 # for a 2-core CPU (a few minutes): train a small FactorQVAE, score held-out
 # samples (reconstruction MSE, DCI, InfoMEC, MIG) and draw a latent traversal.
 #   BIN     directory of the disq tools (default build/bin)
-#   STEPS   training iterations (default 700)
+#   STEPS   training iterations (default 1000)
 #   OUT     where the checkpoint, training log and pictures go (default a temp dir)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=${BIN:-$here/../build/bin}
 PATH=$BIN:$PATH
-STEPS=${STEPS:-700}
+STEPS=${STEPS:-1000}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/disq-demo.XXXXXX")}
 mkdir -p "$OUT"
 ck=$OUT/factorqvae.safetensors
