@@ -146,6 +146,20 @@ static void list_factors(const dq_dataset *d) {
                dq_spec_value(s, k, s->dims[k].size - 1), k == s->nuisance ? "  (nuisance)" : "");
 }
 
+/* The streamed image shape: as stored, or size x size. */
+typedef struct {
+    int h, w;
+    size_t bytes;
+    int resized;
+} image_shape;
+
+static image_shape streamed_shape(const dq_dataset_spec *s, long long size) {
+    image_shape o = {size ? (int)size : s->height, size ? (int)size : s->width, 0, 0};
+    o.bytes = (size_t)o.h * o.w * s->channels;
+    o.resized = o.h != s->height || o.w != s->width;
+    return o;
+}
+
 static void make_header(const dq_dataset *d, const options *o, dq_header *h) {
     const dq_dataset_spec *s = &d->spec;
     int nf = dq_spec_nfactors(s);
@@ -157,7 +171,8 @@ static void make_header(const dq_dataset *d, const options *o, dq_header *h) {
         factors[f].values = dq_malloc((size_t)s->dims[dim].size * sizeof(double));
         for (int k = 0; k < s->dims[dim].size; k++) factors[f].values[k] = dq_spec_value(s, dim, k);
     }
-    int64_t shape[3] = {o->size ? o->size : s->height, o->size ? o->size : s->width, s->channels};
+    image_shape out = streamed_shape(s, o->size);
+    int64_t shape[3] = {out.h, out.w, s->channels};
     dq_header_init(h);
     dq_header_set_dataset(h, s->name);
     dq_header_set_factors(h, nf, factors);
@@ -192,20 +207,6 @@ static void make_selection(const dq_dataset_spec *s, const options *o, dq_select
 static void read_or_die(dq_dataset *d, const int64_t *idx, int64_t n, uint8_t *out) {
     dq_errbuf e;
     if (dq_dataset_read(d, idx, n, out, &e) < 0) dq_die(DQ_EXIT_DATA, "%s", e.msg);
-}
-
-/* The streamed image shape: as stored, or size x size. */
-typedef struct {
-    int h, w;
-    size_t bytes;
-    int resized;
-} image_shape;
-
-static image_shape streamed_shape(const dq_dataset_spec *s, long long size) {
-    image_shape o = {size ? (int)size : s->height, size ? (int)size : s->width, 0, 0};
-    o.bytes = (size_t)o.h * o.w * s->channels;
-    o.resized = o.h != s->height || o.w != s->width;
-    return o;
 }
 
 /* n stored images -> the streamed shape. */

@@ -196,6 +196,12 @@ void op_use_cpu_bf16(void) {
     cpu_layers = CPU_BF16;
 }
 
+void op_use_cpu_in(dq_precision precision) {
+    if (precision == DQ_PRECISION_TF32) op_use_cpu_dnnl();
+    else if (precision == DQ_PRECISION_BF16) op_use_cpu_bf16();
+    else op_use_cpu();
+}
+
 int op_resolve_or_die(const char *device, const char *precision, dq_precision *prec) {
     dq_device dev;
     dq_errbuf e;
@@ -207,14 +213,9 @@ int op_resolve_or_die(const char *device, const char *precision, dq_precision *p
 void op_select_or_die(const char *device, const char *precision) {
     dq_precision prec;
     if (!op_resolve_or_die(device, precision, &prec)) {
-        if (prec == DQ_PRECISION_TF32) {
-            op_use_cpu_dnnl();
-        } else if (prec == DQ_PRECISION_FP32) {
-            op_use_cpu();
-        } else {
+        if (prec == DQ_PRECISION_BF16)
             fprintf(stderr, "%s: computing on the CPU in bf16 (%s)\n", dq_progname, nn_bf16_how());
-            op_use_cpu_bf16();
-        }
+        op_use_cpu_in(prec);
         return;
     }
     char desc[256];

@@ -47,9 +47,11 @@ void op_use_cuda(dq_precision precision);
 void op_use_cpu(void);
 void op_use_cpu_dnnl(void);
 void op_use_cpu_bf16(void);
+/* The CPU's layers for a --precision: tf32 op_use_cpu_dnnl (the CPU has no
+ * TF32 arithmetic), fp32 op_use_cpu, bf16 op_use_cpu_bf16. */
+void op_use_cpu_in(dq_precision precision);
 /* Resolve a tool's --device and --precision (NULL: auto, tf32): 1 when it
- * is to run on the GPU in *prec, 0 on the CPU (which has no TF32
- * arithmetic: there tf32 selects op_use_cpu_dnnl, fp32 the reference).
+ * is to run on the GPU in *prec, 0 on the CPU (op_use_cpu_in's layers).
  * Dies with a usage error naming the bad argument. */
 int op_resolve_or_die(const char *device, const char *precision, dq_precision *prec);
 /* op_resolve_or_die, then select the device and precision, named on stderr

@@ -110,17 +110,10 @@ static void run_from(const dq_model_config *c, int steps, int nudge, run_result 
     free(images);
 }
 
-/* The CPU's layers for a precision, as the tools choose them. */
-static void use_cpu(dq_precision prec) {
-    if (prec == DQ_PRECISION_BF16) op_use_cpu_bf16();
-    else if (prec == DQ_PRECISION_TF32) op_use_cpu_dnnl();
-    else op_use_cpu();
-}
-
 static void run_on(dq_device dev, dq_precision prec, const dq_model_config *c, int steps,
                    run_result *r) {
     if (dev == DQ_DEVICE_CUDA) op_use_cuda(prec);
-    else use_cpu(prec);
+    else op_use_cpu_in(prec);
     run_from(c, steps, 0, r);
     op_use_cpu();
 }
@@ -286,7 +279,7 @@ static void encode_and_decode(dq_device dev, dq_precision prec, dq_model_kind ki
     float *out[2][2];
     for (int on = 0; on < 2; on++) {
         if (on && dev == DQ_DEVICE_CUDA) op_use_cuda(prec);
-        if (on && dev == DQ_DEVICE_CPU) use_cpu(prec);
+        if (on && dev == DQ_DEVICE_CPU) op_use_cpu_in(prec);
         dq_trainer t;
         dq_trainer_init(&t, &c, 1);
         dq_model_to_device(&t.model);
