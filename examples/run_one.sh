@@ -11,7 +11,9 @@
 # reference default), BATCH (empty: train's default; else the Factor models'
 # batch, the others' being half of it), SMALL (size options of SCALE=cpu or
 # quick), EVAL_N, EVAL_TRAIN,
-# EVAL_TEST, DSLOAD_OPTS, METRICS, GAPST (1: also score the straight-through gap).
+# EVAL_TEST, DSLOAD_OPTS (dsload options of the training stream), IMAGE_OPTS
+# (dsload options of both streams, e.g. --size 32), METRICS, GAPST (1: also
+# score the straight-through gap).
 set -euo pipefail
 name=$1 model=$2 seed=$3
 read -ra extra <<<"${4:-} ${SMALL:-}"
@@ -32,8 +34,8 @@ else
         case $model in factor*) train_opts+=(--batch "$BATCH") ;; *) train_opts+=(--batch $((BATCH / 2))) ;; esac
     fi
 fi
-# shellcheck disable=SC2086  # DSLOAD_OPTS is a list of options
-dsload "$DATASET" --split train --shuffle --repeat --seed "$seed" $DSLOAD_OPTS 2>/dev/null |
+# shellcheck disable=SC2086  # DSLOAD_OPTS and IMAGE_OPTS are lists of options
+dsload "$DATASET" --split train --shuffle --repeat --seed "$seed" $DSLOAD_OPTS ${IMAGE_OPTS:-} 2>/dev/null |
     train -o "$ck" "${train_opts[@]}" ${STEPS:+--steps "$STEPS"} --log "$dir/train.tsv" \
         --plot "$dir/curves.png" 2>"$dir/train.log"
 
@@ -41,7 +43,8 @@ dsload "$DATASET" --split train --shuffle --repeat --seed "$seed" $DSLOAD_OPTS 2
 # categorical ones (quant's `code`, which metric prefers when present).
 enc_opts=()
 case $model in betavae | factorvae) enc_opts=(--sample) ;; esac
-dsload "$DATASET" --sample "$EVAL_N" --seed $((seed + 1000)) 2>/dev/null |
+# shellcheck disable=SC2086
+dsload "$DATASET" --sample "$EVAL_N" --seed $((seed + 1000)) ${IMAGE_OPTS:-} 2>/dev/null |
     enc -m "$ck" "${enc_opts[@]}" | quant -m "$ck" | dec -m "$ck" |
     metric $METRICS ${GAPST:+gapst -m "$ck"} --train "$EVAL_TRAIN" --test "$EVAL_TEST" --tsv \
         >"$dir/scores.tsv.tmp"

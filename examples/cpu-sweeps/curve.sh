@@ -3,7 +3,7 @@
 # grow along one long CPU-scale run.  Trains a FactorQVAE on procedural
 # shapes3d (training stream seed 1) for TOTAL iterations, its schedules set
 # for TOTAL, keeping the checkpoint of every EVERY iterations, then scores EVAL
-# held-out samples (seed 2) of each as sweep_one.sh does: one row per
+# held-out samples (seed 2) of each with score.sh: one row per
 # checkpoint in curve-NAME.tsv.  Rerun after an interruption, it resumes the
 # training (--resume) and scores what is not scored yet.
 #   BIN, WORK, EVAL  as for sweep_one.sh (EVAL default 10000)
@@ -39,7 +39,7 @@ if [ ! -e "$dir/ck-$total.safetensors" ]; then
     else
         train_opts=(--lr-period "$total" --tau-rate "$(awk -v s="$total" 'BEGIN { printf "%.6g", 1 / s }')" "${opts[@]}")
     fi
-    dsload shapes3d --shuffle --repeat --seed 1 --no-cache --batch 64 "${data[@]}" 2>/dev/null |
+    dsload shapes3d --shuffle --repeat --seed 1 --batch 64 "${data[@]}" 2>/dev/null |
         train -o "$ck" --steps "$total" --save-every "$every" --log "$dir/train.tsv" "${train_opts[@]}" \
             2>"$dir/train.log" &
     pid=$!
@@ -51,7 +51,6 @@ if [ ! -e "$dir/ck-$total.safetensors" ]; then
     keep
 fi
 
-get() { awk -F'\t' -v m="$1" -v s="$2" '$1 == m && $2 == s { print $3 }' "$dir/scores.tsv"; }
 for ((step = every; step <= total; step += every)); do
     if [ -s "$out" ] && cut -f1 "$out" | grep -qxF "$step"; then continue; fi
     c=$dir/ck-$step.safetensors
@@ -59,15 +58,9 @@ for ((step = every; step <= total; step += every)); do
         echo "curve.sh: no checkpoint of iteration $step (train wrote the next within a second); not scored" >&2
         continue
     fi
-    dsload shapes3d --sample "$EVAL" --seed 2 --batch 250 "${data[@]}" 2>/dev/null |
-        enc -m "$c" | quant -m "$c" | dec -m "$c" |
-        metric mse dci infomec mig --train $((EVAL * 3 / 4)) --test $((EVAL - EVAL * 3 / 4)) --tsv \
-            --png "$dir/heatmaps-$step.png" >"$dir/scores.tsv"
+    scores=$(EVAL=$EVAL BIN=$BIN "$here/score.sh" "$c" factorqvae "$dir/scores-$step" "${data[@]}")
     seconds=$(awk -F'\t' -v s="$step" '$1 == s { print $NF }' "$dir/train.tsv")
     [ -s "$out" ] || printf 'step\tD\tC\tI\tInfoM\tInfoE\tInfoC\tMIG\tMSE\ttrain_seconds\toptions\n' >"$out"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$step" \
-        "$(get dci disentanglement)" "$(get dci completeness)" "$(get dci informativeness)" \
-        "$(get infomec infom)" "$(get infomec infoe)" "$(get infomec infoc)" "$(get mig mig)" \
-        "$(get mse mse)" "$seconds" "${4:-}${5:+ | dsload $5}" >>"$out"
+    printf '%s\t%s\t%s\t%s\n' "$step" "$scores" "$seconds" "${4:-}${5:+ | dsload $5}" >>"$out"
     tail -n 1 "$out" >&2
 done

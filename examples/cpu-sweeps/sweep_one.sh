@@ -2,8 +2,8 @@
 # sweep_one.sh SWEEP NAME MODEL STEPS "TRAIN OPTIONS" ["DSLOAD OPTIONS"]: one
 # CPU-scale run for a hyperparameter sweep: train MODEL on procedural
 # shapes3d (training stream seed 1, with the dsload options, e.g. --size 32)
-# for STEPS iterations, score EVAL held-out samples (seed 2; DCI on 3/4 + 1/4,
-# InfoMEC, MIG, MSE) as demo.sh does, and append one row to SWEEP.tsv (next
+# for STEPS iterations, score EVAL held-out samples (score.sh: seed 2; DCI on
+# 3/4 + 1/4, InfoMEC, MIG, MSE) as demo.sh does, and append one row to SWEEP.tsv (next
 # to this script).  Runs with a row already there are skipped, so a sweep
 # list can be rerun after an interruption.
 #   BIN   the disq tools (default ../../build/bin)
@@ -30,19 +30,12 @@ dir=$WORK/$sweep/$name
 rm -rf "$dir"
 mkdir -p "$dir"
 ck=$dir/model.safetensors
-dsload shapes3d --shuffle --repeat --seed 1 --no-cache --batch 64 "${data[@]}" 2>/dev/null |
+dsload shapes3d --shuffle --repeat --seed 1 --batch 64 "${data[@]}" 2>/dev/null |
     /usr/bin/time -f '%U %S' -o "$dir/time" train -o "$ck" -m "$model" --preset shapes3d --steps "$steps" --save-every 0 \
         "${opts[@]}" --log "$dir/train.tsv" 2>"$dir/train.log"
-enc_opts=()
-case $model in betavae | factorvae) enc_opts=(--sample) ;; esac
-dsload shapes3d --sample "$EVAL" --seed 2 --batch 250 "${data[@]}" 2>/dev/null |
-    enc -m "$ck" "${enc_opts[@]}" | quant -m "$ck" | dec -m "$ck" |
-    metric mse dci infomec mig --train $((EVAL * 3 / 4)) --test $((EVAL - EVAL * 3 / 4)) --tsv --png "$dir/heatmaps.png" >"$dir/scores.tsv"
-get() { awk -F'\t' -v m="$1" -v s="$2" '$1 == m && $2 == s { print $3 }' "$dir/scores.tsv"; }
-row=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%s' "$name" "$model" "$steps" \
-    "$(get dci disentanglement)" "$(get dci completeness)" "$(get dci informativeness)" \
-    "$(get infomec infom)" "$(get infomec infoe)" "$(get infomec infoc)" "$(get mig mig)" \
-    "$(get mse mse)" "$(awk '{ print $1 + $2 }' "$dir/time")" "${5:-}${6:+ | dsload $6}")
+scores=$(EVAL=$EVAL BIN=$BIN "$here/score.sh" "$ck" "$model" "$dir/scores" "${data[@]}")
+row=$(printf '%s\t%s\t%s\t%s\t%.0f\t%s' "$name" "$model" "$steps" "$scores" \
+    "$(awk '{ print $1 + $2 }' "$dir/time")" "${5:-}${6:+ | dsload $6}")
 [ -s "$out" ] || printf 'name\tmodel\tsteps\tD\tC\tI\tInfoM\tInfoE\tInfoC\tMIG\tMSE\tseconds\toptions\n' >"$out"
 echo "$row" >>"$out"
 echo "$sweep/$name: $row" >&2

@@ -33,6 +33,12 @@ check "table1: the published numbers stand beside the measured ones" grep -q '| 
 make -s -C "$ex/table1" QUICK=1 OUT="$T/seeds" SEEDS_qvae="1 2" MODELS="ae qvae" "$T/seeds/runs.list"
 check "table1: SEEDS_<model> gives that model its own seeds" \
     sh -c "[ \"\$(cut -f1 $T/seeds/runs.list | tr '\n' ' ')\" = 'ae-1 qvae-1 qvae-2 ' ]"
+# IMAGE_OPTS (SCALE=cpu's --size 32) reaches both streams: a model trained
+# on 64x64 images could not encode 32x32 ones, nor be scored on them
+check "table1: IMAGE_OPTS resizes the training and the evaluation images" \
+    make -s -C "$ex/table1" QUICK=1 OUT="$T/size" BIN="$BIN" MODELS=ae IMAGE_OPTS="--size 32"
+check "table1: the IMAGE_OPTS run encodes 32x32 images" \
+    sh -c "'$BIN/dsload' shapes3d --sample 8 --size 32 --no-cache 2>/dev/null | '$BIN/enc' -m $T/size/runs/ae-1/model.safetensors >/dev/null"
 check "gapst: a rank correlation per score" sh -c "[ \$(grep -c '^| [a-z]*\.[a-z]* | -\?[0-9]' $T/gapst/results.md) = 6 ]"
 
 # a second make skips every finished run; a run whose scores were lost is
