@@ -39,6 +39,13 @@ check "table1: IMAGE_OPTS resizes the training and the evaluation images" \
     make -s -C "$ex/table1" QUICK=1 OUT="$T/size" BIN="$BIN" MODELS=ae IMAGE_OPTS="--size 32"
 check "table1: the IMAGE_OPTS run encodes 32x32 images" \
     sh -c "'$BIN/dsload' shapes3d --sample 8 --size 32 --no-cache 2>/dev/null | '$BIN/enc' -m $T/size/runs/ae-1/model.safetensors >/dev/null"
+# ... and SCALE=cpu's own value reaches the runs' environment (exported, not
+# only a command-line variable), while gapst keeps 64x64 images
+env_of() {
+    make -s -C "$ex/$1" SCALE=cpu OUT="$T/env" --eval 'envcheck: ; @echo "[$$IMAGE_OPTS] $$STEPS"' envcheck
+}
+check "table1: SCALE=cpu runs get IMAGE_OPTS=--size 32" [ "$(env_of table1)" = "[--size 32] 12000" ]
+check "gapst: SCALE=cpu runs keep their images and 2000 iterations" [ "$(env_of gapst)" = "[] 2000" ]
 check "gapst: a rank correlation per score" sh -c "[ \$(grep -c '^| [a-z]*\.[a-z]* | -\?[0-9]' $T/gapst/results.md) = 6 ]"
 
 # a second make skips every finished run; a run whose scores were lost is
