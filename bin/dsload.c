@@ -39,7 +39,7 @@ static const char usage_text[] =
     "  --no-cache            never build a cache; render or read images as needed\n"
     "                        (else, with no cache yet, --all streams while it writes\n"
     "                        one; --shuffle and --split build it first, ETA on stderr)\n"
-    "  --build-cache         build the cache of the source and exit\n"
+    "  --build-cache         build the cache of the source (unless built) and exit\n"
     "  --png DIR             write the selected images as PNG files to DIR, no stream\n"
     "  --list                print the datasets, or DATASET's factors, and exit\n"
     "  -h, --help            this text\n";
@@ -342,6 +342,12 @@ int main(int argc, char **argv) {
     int stream_build = in_order && !d.cache && !o.no_cache && !o.build_cache;
     fprintf(stderr, "%s: %s: source %s%s\n", dq_progname, spec->name, d.origin->description,
             d.cache ? " (from its cache)" : stream_build ? " (caching while streaming)" : "");
+    if (o.build_cache && d.cache) {
+        fprintf(stderr, "%s: %s: cache %s already built (remove it to build it again)\n",
+                dq_progname, spec->name, d.cache_path);
+        dq_dataset_close(&d);
+        return DQ_EXIT_OK;
+    }
     if (o.build_cache || (whole && !in_order && !d.cache && !o.no_cache)) {
         if (!o.build_cache) announce_build(&d);
         if (dq_dataset_build_cache(&d, 1, &e) < 0)
