@@ -1,7 +1,8 @@
 #!/bin/bash
 # run_one.sh NAME MODEL SEED [OPTIONS]: train one model on $DATASET and score
 # it with the FactorQVAE paper's protocol, into $RUNS/NAME/.  OPTIONS is one
-# word list of extra train options (e.g. "--codebook 32 --gamma 1e-4").
+# word list of extra train options (e.g. "--codebook 32 --gamma 1e-4"), given
+# after SMALL's so that they override the scale's (e.g. "--lr 4e-3").
 #
 # Idempotent and resumable: a run with $RUNS/NAME/scores.tsv is skipped; a run
 # killed during training continues from its last checkpoint (train --resume);
@@ -16,7 +17,7 @@
 # score the straight-through gap).
 set -euo pipefail
 name=$1 model=$2 seed=$3
-read -ra extra <<<"${4:-} ${SMALL:-}"
+read -ra extra <<<"${SMALL:-} ${4:-}"
 PATH=$BIN:$PATH
 dir=$RUNS/$name
 if [ -s "$dir/scores.tsv" ]; then
