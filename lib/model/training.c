@@ -79,20 +79,6 @@ static int diverged(run *r, const char *what, dq_errbuf *e) {
     return DQ_EXIT_FAIL;
 }
 
-static int save(run *r, dq_errbuf *e) {
-    dq_trainer_sync_host(r->t);
-    char buf[200];
-    const char *bad = nonfinite_state(r->t, buf, sizeof buf);
-    if (bad) return diverged(r, bad, e);
-    if (dq_checkpoint_save(r->o->ckpt, r->t, r->o->dataset_json) != 0) {
-        dq_err_set(e, "%s: cannot write checkpoint: %s", r->o->ckpt, strerror(errno));
-        return DQ_EXIT_IO;
-    }
-    r->saved_step = r->t->step;
-    if (r->o->on_save) r->o->on_save(r->o->hook, r->t->step);
-    return 0;
-}
-
 /* A resumed run's log starts with the rows the earlier runs wrote up to the
  * checkpoint's step, so the file stays one complete record of the training. */
 static void keep_logged_steps(const char *path, long long upto, FILE *out) {
@@ -107,7 +93,9 @@ static void keep_logged_steps(const char *path, long long upto, FILE *out) {
     fclose(in);
 }
 
-static int open_log(run *r, dq_errbuf *e) {
+/* The log under construction, with the rows up to step keep_upto of the one
+ * already at its path (none when keep_upto < 0). */
+static int open_log(run *r, long long keep_upto, dq_errbuf *e) {
     const char *path = r->o->log_path;
     if (!path) return 0;
     r->log = dq_atomic_open(&r->log_file, path);
@@ -116,7 +104,36 @@ static int open_log(run *r, dq_errbuf *e) {
         return DQ_EXIT_IO;
     }
     fprintf(r->log, "step\tloss\trecon\tkl\ttc\tdisc\ttau\tlr\tseconds\n");
-    if (r->o->resume) keep_logged_steps(path, r->t->step, r->log);
+    if (keep_upto >= 0) keep_logged_steps(path, keep_upto, r->log);
+    return 0;
+}
+
+/* Each checkpoint publishes the log up to its step, before the checkpoint is
+ * written: a run killed outright (SIGKILL, GNU parallel's last resort, a
+ * machine gone) resumes with its earlier rows, never with a gap. */
+static int publish_log(run *r, dq_errbuf *e) {
+    if (!r->log) return 0;
+    if (dq_atomic_commit(&r->log_file) != 0) {
+        r->log = NULL;
+        dq_err_set(e, "%s: %s", r->o->log_path, strerror(errno));
+        return DQ_EXIT_IO;
+    }
+    return open_log(r, r->t->step, e);
+}
+
+static int save(run *r, dq_errbuf *e) {
+    dq_trainer_sync_host(r->t);
+    char buf[200];
+    const char *bad = nonfinite_state(r->t, buf, sizeof buf);
+    if (bad) return diverged(r, bad, e);
+    int rc = publish_log(r, e);
+    if (rc) return rc;
+    if (dq_checkpoint_save(r->o->ckpt, r->t, r->o->dataset_json) != 0) {
+        dq_err_set(e, "%s: cannot write checkpoint: %s", r->o->ckpt, strerror(errno));
+        return DQ_EXIT_IO;
+    }
+    r->saved_step = r->t->step;
+    if (r->o->on_save) r->o->on_save(r->o->hook, r->t->step);
     return 0;
 }
 
@@ -230,7 +247,7 @@ int dq_training_run(dq_trainer *t, dq_reader *in, const dq_training_options *o, 
         r.steps = dq_model_kind_is_factor(t->model.cfg.kind) ? 50000 : 100000;
     struct sigaction old[NSTOP];
     catch_stop_signals(old);
-    int rc = open_log(&r, e);
+    int rc = open_log(&r, o->resume ? t->step : -1, e);
     if (rc) dq_reader_free(in);
     else rc = train(&r, in, e);
     /* a diverged run's log shows how the losses got there */
