@@ -2,7 +2,8 @@
 # run_one.sh NAME MODEL SEED [OPTIONS]: train one model on $DATASET and score
 # it with the FactorQVAE paper's protocol, into $RUNS/NAME/.  OPTIONS is one
 # word list of extra train options (e.g. "--codebook 32 --gamma 1e-4"), given
-# after SMALL's so that they override the scale's (e.g. "--lr 4e-3").
+# after SMALL's and BATCH's so that they override the scale's (e.g. "--lr
+# 4e-3"); the length is STEPS'.
 #
 # Idempotent and resumable: a run with $RUNS/NAME/scores.tsv is skipped; a run
 # killed during training continues from its last checkpoint (train --resume);
@@ -30,10 +31,11 @@ if [ -f "$ck" ]; then
     train_opts=(--resume)
     echo "$name: resuming from $ck" >&2
 else
-    train_opts=(-m "$model" --preset "$DATASET" --seed "$seed" "${extra[@]}")
+    train_opts=(-m "$model" --preset "$DATASET" --seed "$seed")
     if [ -n "${BATCH:-}" ]; then
         case $model in factor*) train_opts+=(--batch "$BATCH") ;; *) train_opts+=(--batch $((BATCH / 2))) ;; esac
     fi
+    train_opts+=("${extra[@]}")
 fi
 # shellcheck disable=SC2086  # DSLOAD_OPTS and IMAGE_OPTS are lists of options
 dsload "$DATASET" --split train --shuffle --repeat --seed "$seed" $DSLOAD_OPTS ${IMAGE_OPTS:-} 2>/dev/null |

@@ -1,6 +1,6 @@
 #!/bin/bash
 # table_variant.sh SWEEP NAME MODEL "TRAIN OPTIONS": one run of Table 1 at
-# SCALE=cpu (seed 1) with train options over the scale's (the table's OPTS),
+# SCALE=cpu (seed 1) with train options over the scale's (the table's TRAIN_OPTS),
 # scored on the table's own held-out samples (score.sh, seed 1001: the
 # table's scores, with MIG and the heatmaps), and one row appended to
 # SWEEP.tsv next to this script; `collapsed` is the first iteration whose KL
@@ -20,11 +20,11 @@ if [ -s "$out" ] && cut -f1 "$out" | grep -qxF "$name"; then
     exit 0
 fi
 dir=$WORK/$sweep/$name
-make -s -C "$here/../table1" SCALE=cpu BIN="$BIN" MODELS="$model" OPTS="$opts" OUT="$dir" \
+make -s -C "$here/../table1" SCALE=cpu BIN="$BIN" MODELS="$model" TRAIN_OPTS="$opts" OUT="$dir" \
     "$dir/results.tsv" >&2
 run=$dir/runs/$model-1
 scores=$(SEED=1001 BIN=$BIN "$here/score.sh" "$run/model.safetensors" "$model" "$run/scores-mig" \
-    --size 32 2>/dev/null)
+    --size 32)
 collapsed=$(awk -F'\t' 'NR > 1 && $4 >= 4.15 { print $1; found = 1; exit } END { if (!found) print "-" }' \
     "$run/train.tsv")
 row=$(printf '%s\t%s\t%s\t%s\t%.0f\t%s' "$name" "$model" "$scores" "$collapsed" \

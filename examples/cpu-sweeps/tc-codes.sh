@@ -17,7 +17,6 @@ for dir in "$RUNS"/qvae-* "$RUNS"/factorqvae-*; do
     ck=$dir/model.safetensors
     dsload shapes3d --sample 10000 --seed $((seed + 1000)) --size 32 2>/dev/null |
         enc -m "$ck" | quant -m "$ck" | tcdisc --json 2>/dev/null |
-        /usr/bin/python3 -c 'import json, sys; j = json.load(sys.stdin); print(sys.argv[1], j["tc"], j["se"], sep="\t")' "$name" |
-        tee -a "$out.tmp"
+        sed -n "s/^{\"tc\": \([^,]*\), \"se\": \([^,]*\),.*/$name\t\1\t\2/p" | tee -a "$out.tmp"
 done
 mv "$out.tmp" "$out"

@@ -13,7 +13,8 @@
 typedef struct {
     const char *ckpt;         /* the checkpoint to write */
     const char *dataset_json; /* the stream's header as checkpoints store it */
-    const char *log_path;     /* per-iteration losses (TSV, written atomically), or NULL */
+    const char *log_path;     /* per-iteration losses (TSV, replaced atomically at every
+                               * checkpoint and at the end), or NULL */
     int resume;               /* the log keeps the earlier runs' rows up to the trainer's step */
     long long steps;          /* train until this iteration; < 0: the reference's count */
     long long save_every;     /* checkpoint every so many iterations; 0: at the end only */
