@@ -35,17 +35,22 @@ check "a resumed run's log keeps the earlier steps: the same losses as one run" 
 check "a stream that ends early still leaves a checkpoint" sh -c \
     "train -o $T/e.st $tiny --steps 100 <$T/s10 2>$T/e.err && grep -q 'stream ended at step 10' $T/e.err && test -f $T/e.st"
 
+# signal_when_checkpointed SIG PID CKPT: send SIG to the training PID once
+# it is under way (CKPT, its first periodic checkpoint, is there), however
+# slow the machine: a signal during start-up ends the process before it
+# trains.  st is then its exit status.
+signal_when_checkpointed() {
+    n=0
+    while [ ! -f "$3" ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
+    kill -"$1" "$2" 2>/dev/null
+    wait "$2"
+    st=$?
+}
+
 # SIGTERM in the middle, then resume: the same weights as a run never stopped
-train -o "$T/full.st" $tiny --steps 50 <"$T/long" 2>/dev/null
+train -o "$T/full.st" $tiny --steps 50 --log "$T/full.tsv" <"$T/long" 2>/dev/null
 train -o "$T/k.st" $tiny --steps 50 <"$T/long" 2>"$T/k.err" &
-pid=$!
-# once training is under way (the first periodic checkpoint), however slow
-# the machine: a signal during start-up ends the process before it trains
-n=0
-while [ ! -f "$T/k.st" ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
-kill -TERM $pid 2>/dev/null
-wait $pid
-st=$?
+signal_when_checkpointed TERM $! "$T/k.st"
 if [ "$st" = 143 ] || [ "$st" = 0 ]; then ok "SIGTERM leaves a checkpoint (status $st)"; else notok "SIGTERM" "status $st: $(cat "$T/k.err")"; fi
 check "killed + resumed equals uninterrupted" sh -c \
     "train -o $T/k.st --resume --steps 50 <$T/long 2>/dev/null && cmp $T/full.st $T/k.st"
@@ -54,14 +59,8 @@ check "no temporary files left" sh -c "! ls $T | grep -q tmp"
 # SIGKILL (nothing to catch: GNU parallel's last resort, a machine gone) once
 # the first checkpoint is there: the log holds the rows up to a checkpoint
 # (every 3 steps), and the resumed run's log is the uninterrupted run's
-train -o "$T/full.st" $tiny --steps 50 --log "$T/full.tsv" <"$T/long" 2>/dev/null
 train -o "$T/x.st" $tiny --steps 50 --log "$T/x.tsv" <"$T/long" 2>/dev/null &
-pid=$!
-n=0
-while [ ! -f "$T/x.st" ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
-kill -KILL $pid 2>/dev/null
-wait $pid
-st=$?
+signal_when_checkpointed KILL $! "$T/x.st"
 if [ "$st" != 137 ]; then
     skip "SIGKILL mid-run" "the run ended (status $st) before the signal"
 else
@@ -79,12 +78,7 @@ rm -f "$T"/x.*tmp*
 # disposition whether or not the tests themselves run under nohup
 stream 2000 10 16 16 3 1 >"$T/huge"
 env --default-signal=HUP train -o "$T/h.st" $tiny --steps 250 <"$T/huge" 2>"$T/h.err" &
-pid=$!
-n=0
-while [ ! -f "$T/h.st" ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
-kill -HUP $pid 2>/dev/null
-wait $pid
-st=$?
+signal_when_checkpointed HUP $! "$T/h.st"
 check "SIGHUP writes the checkpoint and exits 129" sh -c \
     "test $st = 129 && grep -q 'hung up at step [0-9]*; checkpoint $T/h.st written' $T/h.err ||
      { echo status $st; tail -c 200 $T/h.err; false; }"
